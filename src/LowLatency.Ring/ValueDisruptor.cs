@@ -102,7 +102,7 @@ public sealed class ValueDisruptor<T> : IDisposable
         }
     }
 
-    /// <summary>Stops every processor after the event it is handling and waits for their threads (up to 10 s).</summary>
+    /// <summary>Stops every processor after the batch it is handling and waits for their threads (up to 10 s).</summary>
     public void Halt()
     {
         foreach (var consumer in _consumers)

@@ -30,14 +30,17 @@ public sealed class ThreadingTests
         }
     }
 
-    [Fact]
-    public void PinCurrentThread_InvalidCpu_IsReportedNotThrown()
+    [Theory]
+    [InlineData(-1, AffinityResult.InvalidCpu)]
+    [InlineData(1024, AffinityResult.InvalidCpu)]
+    [InlineData(1000, AffinityResult.Failed)] // in range of the mask, but no such CPU: the kernel refuses
+    public void PinCurrentThread_BadCpu_IsReportedNotThrown(int cpu, AffinityResult expected)
     {
         AffinityResult result = default;
-        var thread = new Thread(() => result = ThreadAffinity.PinCurrentThread(Environment.ProcessorCount + 7));
+        var thread = new Thread(() => result = ThreadAffinity.PinCurrentThread(cpu));
         thread.Start();
         thread.Join();
-        Assert.Equal(OperatingSystem.IsLinux() ? AffinityResult.InvalidCpu : AffinityResult.NotSupported, result);
+        Assert.Equal(OperatingSystem.IsLinux() ? expected : AffinityResult.NotSupported, result);
     }
 
     [Fact]

@@ -96,11 +96,21 @@ public sealed class BatchEventProcessor<T, THandler> : IEventProcessor
             ThrowHelper.ThrowInvalidOperation("The processor is already running.");
         }
 
+        // Clear an alert left from an earlier run, then look at the state again: a Halt() that ran between the
+        // compare-exchange above and this line has set Halted and its alert was just cleared, so it would otherwise be
+        // lost and a busy-spinning processor would never stop (the perf harness's start/halt race found it).
+        // The full fence makes this a correct Dekker hand-off with Halt(), which writes the state (Interlocked, a full
+        // fence) and then the alert: without it x86 may satisfy the state load below before our cleared flag leaves
+        // the store buffer, read Running, and let the clear land after Halt's alert (a test caught 1 in ~700 starts).
         _barrier.ClearAlert();
+        Interlocked.MemoryBarrier();
         Exception? fault = null;
         try
         {
-            fault = NotifyStart() ?? ProcessEvents();
+            if (Volatile.Read(ref _state) == Running)
+            {
+                fault = NotifyStart() ?? ProcessEvents();
+            }
         }
         finally
         {
@@ -146,6 +156,13 @@ public sealed class BatchEventProcessor<T, THandler> : IEventProcessor
                         }
 
                         _sequence.SetValue(endSequence);
+
+                        // A halt is noticed between batches too, not only while waiting: a consumer with a steady
+                        // backlog would otherwise finish all of it first. One volatile read per batch.
+                        if (_barrier.IsAlerted && Volatile.Read(ref _state) != Running)
+                        {
+                            return null;
+                        }
                     }
                     else if (availableSequence == SequenceBarrier.Alerted)
                     {

@@ -18,7 +18,7 @@ public interface IEventProcessor
     /// <summary>Processes events on the calling thread until halted. May be called once.</summary>
     void Run();
 
-    /// <summary>Asks the processor to stop after the event it is handling; returns at once.</summary>
+    /// <summary>Asks the processor to stop after the batch it is handling (or at once if it is waiting); returns at once.</summary>
     void Halt();
 
     /// <summary>

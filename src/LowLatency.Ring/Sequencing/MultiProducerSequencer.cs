@@ -75,7 +75,7 @@ public sealed class MultiProducerSequencer : Sequencer
         long gatingSequence;
         while (wrapPoint > (gatingSequence = Sequence.GetMinimum(Volatile.Read(ref _gatingSequences), current)))
         {
-            spinWait.SpinOnce(); // as in SingleProducerSequencer: yield, then sleep now and then
+            spinWait.SpinOnce(sleep1Threshold: -1); // as in SingleProducerSequencer: spin, then yield, never sleep
         }
 
         _gatingSequenceCache.SetValue(gatingSequence);

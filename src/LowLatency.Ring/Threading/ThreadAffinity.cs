@@ -14,10 +14,10 @@ public enum AffinityResult
     /// <summary>Pinning is not implemented on this operating system; the thread runs unpinned.</summary>
     NotSupported,
 
-    /// <summary>The CPU number is outside the machine's processors; the thread runs unpinned.</summary>
+    /// <summary>The CPU number is negative or beyond what a CPU mask holds (1024); the thread runs unpinned.</summary>
     InvalidCpu,
 
-    /// <summary>The operating system refused (e.g. a cgroup's cpuset excludes the CPU); the thread runs unpinned.</summary>
+    /// <summary>The operating system refused: the CPU does not exist or is not allowed (e.g. by a cgroup's cpuset); the thread runs unpinned.</summary>
     Failed,
 }
 
@@ -38,7 +38,9 @@ public static partial class ThreadAffinity
             return AffinityResult.NotSupported;
         }
 
-        if ((uint)cpu >= (uint)Math.Min(Environment.ProcessorCount, CpuSetWords * 64))
+        // Only the mask's range is checked here: the CPUs a process may use need not be 0..ProcessorCount-1 (a
+        // container limited to CPUs 2-3, say), so whether the CPU exists and is allowed is the kernel's answer.
+        if ((uint)cpu >= CpuSetWords * 64)
         {
             return AffinityResult.InvalidCpu;
         }

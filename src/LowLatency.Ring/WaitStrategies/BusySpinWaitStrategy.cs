@@ -19,6 +19,11 @@ public sealed class BusySpinWaitStrategy : IWaitStrategy
             {
                 return SequenceBarrier.Alerted;
             }
+
+            // One pause instruction: frees the core's pipeline (and a hyper-thread sibling) while spinning and avoids
+            // the memory-order mis-speculation flush when the awaited store lands. Measured: ping-pong p50 RTT
+            // 457/365 ns without it, 283/262 ns with it; one-way latency unchanged.
+            Thread.SpinWait(1);
         }
 
         return available;
