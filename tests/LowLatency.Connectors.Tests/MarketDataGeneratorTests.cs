@@ -224,3 +224,35 @@ public sealed class MarketDataGeneratorTests(ITestOutputHelper output)
         return value;
     }
 }
+
+/// <summary>Trade-time realism: the candle aggregator relies on trade ids and times rising together, as on Binance.</summary>
+public sealed class MarketDataGeneratorTradeTimeTests
+{
+    [Fact]
+    public void WriteNext_TradeTimes_NeverDecreaseWithTradeIdAndNeverExceedEventTime()
+    {
+        var generator = new MarketDataGenerator(new MarketDataGeneratorOptions { Seed = 3, SymbolCount = 5 });
+        var buffer = new byte[generator.MaxFrameBytes];
+        var lastTime = new Dictionary<string, long>();
+        var trades = 0;
+        for (var i = 0; i < 200_000; i++)
+        {
+            var length = generator.WriteNext(buffer, out _);
+            if (generator.LastKind != GeneratedFrameKind.Trade)
+            {
+                continue;
+            }
+
+            using var json = System.Text.Json.JsonDocument.Parse(buffer.AsMemory(0, length));
+            var data = json.RootElement.GetProperty("data");
+            var symbol = data.GetProperty("s").GetString()!;
+            var tradeTime = data.GetProperty("T").GetInt64();
+            Assert.True(tradeTime <= data.GetProperty("E").GetInt64(), "T after E");
+            Assert.True(!lastTime.TryGetValue(symbol, out var previous) || tradeTime >= previous, $"{symbol}: T went back from {previous} to {tradeTime}");
+            lastTime[symbol] = tradeTime;
+            trades++;
+        }
+
+        Assert.True(trades > 10_000);
+    }
+}

@@ -226,7 +226,9 @@ public sealed class MarketDataGenerator
         pos = Copy(d, pos, "\",\"q\":\""u8);
         pos = Decimal(d, pos, symbol.Quantity(r >> 8));
         pos = Copy(d, pos, "\",\"T\":"u8);
-        pos = Integer(d, pos, eventMs - (long)((r >> 1) & 1));
+        // T is at most E and, as on Binance, never goes back as trade ids go up (a jitter below E, clamped).
+        symbol.LastTradeTimeMs = Math.Max(symbol.LastTradeTimeMs, eventMs - (long)((r >> 1) & 1));
+        pos = Integer(d, pos, symbol.LastTradeTimeMs);
         pos = Copy(d, pos, buyerIsMaker ? ",\"m\":true,\"M\":true}}"u8 : ",\"m\":false,\"M\":true}}"u8);
         return pos;
     }
@@ -464,6 +466,9 @@ public sealed class MarketDataGenerator
         public long Bid { get; private set; }
         public long Ask { get; private set; }
         public long TradeId;
+
+        /// <summary>Trade time T of the symbol's last trade, ms: Binance trade times never decrease with the trade id.</summary>
+        public long LastTradeTimeMs;
         public long UpdateId;
         public long LastDepthU;
 
