@@ -1,0 +1,161 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using LowLatency.Codecs.Binance;
+using LowLatency.Market;
+
+namespace LowLatency.Benchmarks.Codecs;
+
+/// <summary>
+/// Decode cost per message (ns, bytes) of <see cref="BinanceDecoder"/> for the three hot stream types, each against
+/// the baseline a .NET developer would otherwise write: <see cref="JsonSerializer.Deserialize{TValue}(ReadOnlySpan{byte}, JsonSerializerOptions?)"/>
+/// into a plain class with <c>decimal</c> prices read from strings. The frames are real ones from the BTCUSDT recording.
+/// </summary>
+[MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
+public class BinanceDecoderBenchmarks
+{
+    private static readonly JsonSerializerOptions s_options = new() { NumberHandling = JsonNumberHandling.AllowReadingFromString };
+
+    private readonly byte[] _trade =
+        """{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}}"""u8.ToArray();
+
+    private readonly byte[] _bookTicker =
+        """{"stream":"btcusdt@bookTicker","data":{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}}"""u8.ToArray();
+
+    private readonly byte[] _depthUpdate =
+        """{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":50093239189,"u":50093239202,"b":[["61737.63000000","0.00000000"],["61730.17000000","0.00000000"],["56854.58000000","0.00000000"]],"a":[["61837.64000000","1.54698000"],["61839.85000000","0.00000000"],["61839.86000000","0.00000000"],["61845.11000000","0.32329000"],["61848.49000000","0.00000000"],["61855.45000000","0.32323000"],["61862.51000000","0.05041000"],["61862.52000000","0.00000000"],["61937.64000000","0.02000000"]]}}"""u8.ToArray();
+
+    private BinanceDecoder _decoder = null!;
+    private MarketEvent _event;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _decoder = new BinanceDecoder(new SymbolTable());
+        _event = MarketEvent.Create();
+    }
+
+    [Benchmark(Baseline = true)]
+    [BenchmarkCategory("Trade")]
+    public StjMessage<StjTrade>? Trade_JsonSerializer() => JsonSerializer.Deserialize<StjMessage<StjTrade>>(_trade, s_options);
+
+    [Benchmark]
+    [BenchmarkCategory("Trade")]
+    public long Trade_BinanceDecoder()
+    {
+        _decoder.Decode(_trade, ref _event);
+        return _event.Payload.Trade.TradeId;
+    }
+
+    [Benchmark(Baseline = true)]
+    [BenchmarkCategory("BookTicker")]
+    public StjMessage<StjBookTicker>? BookTicker_JsonSerializer() => JsonSerializer.Deserialize<StjMessage<StjBookTicker>>(_bookTicker, s_options);
+
+    [Benchmark]
+    [BenchmarkCategory("BookTicker")]
+    public long BookTicker_BinanceDecoder()
+    {
+        _decoder.Decode(_bookTicker, ref _event);
+        return _event.Payload.BookTicker.UpdateId;
+    }
+
+    [Benchmark(Baseline = true)]
+    [BenchmarkCategory("DepthUpdate")]
+    public StjMessage<StjDepthUpdate>? DepthUpdate_JsonSerializer() => JsonSerializer.Deserialize<StjMessage<StjDepthUpdate>>(_depthUpdate, s_options);
+
+    [Benchmark]
+    [BenchmarkCategory("DepthUpdate")]
+    public long DepthUpdate_BinanceDecoder()
+    {
+        _decoder.Decode(_depthUpdate, ref _event);
+        return _event.Payload.Depth.FinalUpdateId;
+    }
+
+    /// <summary>The combined-stream wrapper.</summary>
+    public sealed class StjMessage<T>
+    {
+        [JsonPropertyName("stream")]
+        public string? Stream { get; set; }
+
+        [JsonPropertyName("data")]
+        public T? Data { get; set; }
+    }
+
+    /// <summary>A trade, as a user would map it.</summary>
+    public sealed class StjTrade
+    {
+        [JsonPropertyName("e")]
+        public string? EventType { get; set; }
+
+        [JsonPropertyName("E")]
+        public long EventTime { get; set; }
+
+        [JsonPropertyName("s")]
+        public string? Symbol { get; set; }
+
+        [JsonPropertyName("t")]
+        public long TradeId { get; set; }
+
+        [JsonPropertyName("p")]
+        public decimal Price { get; set; }
+
+        [JsonPropertyName("q")]
+        public decimal Quantity { get; set; }
+
+        [JsonPropertyName("T")]
+        public long TradeTime { get; set; }
+
+        [JsonPropertyName("m")]
+        public bool IsBuyerMaker { get; set; }
+    }
+
+    /// <summary>A bookTicker, as a user would map it.</summary>
+    public sealed class StjBookTicker
+    {
+        [JsonPropertyName("u")]
+        public long UpdateId { get; set; }
+
+        [JsonPropertyName("s")]
+        public string? Symbol { get; set; }
+
+        [JsonPropertyName("b")]
+        public decimal BidPrice { get; set; }
+
+        [JsonPropertyName("B")]
+        public decimal BidQuantity { get; set; }
+
+        [JsonPropertyName("a")]
+        public decimal AskPrice { get; set; }
+
+        [JsonPropertyName("A")]
+        public decimal AskQuantity { get; set; }
+    }
+
+    /// <summary>A depthUpdate, as a user would map it.</summary>
+    public sealed class StjDepthUpdate
+    {
+        [JsonPropertyName("e")]
+        public string? EventType { get; set; }
+
+        [JsonPropertyName("E")]
+        public long EventTime { get; set; }
+
+        [JsonPropertyName("s")]
+        public string? Symbol { get; set; }
+
+        [JsonPropertyName("U")]
+        public long FirstUpdateId { get; set; }
+
+        [JsonPropertyName("u")]
+        public long FinalUpdateId { get; set; }
+
+        [JsonPropertyName("b")]
+        public List<List<decimal>>? Bids { get; set; }
+
+        [JsonPropertyName("a")]
+        public List<List<decimal>>? Asks { get; set; }
+    }
+}
