@@ -103,6 +103,11 @@ public sealed class ReplayPacer : IDisposable
     /// <summary>The reader of the current loop (for its counters); null before the first read and after the end.</summary>
     public RecordingReader? CurrentReader => _reader;
 
+    /// <summary>Lines skipped as unreadable (see <see cref="RecordingReader.ErrorLines"/>), all loops together.</summary>
+    public long ErrorLines => _finishedErrorLines + (_reader?.ErrorLines ?? 0);
+
+    private long _finishedErrorLines;
+
     /// <summary>
     /// Waits until the next frame is due, then returns it with its receive time shifted for the loop. False when every
     /// loop has been played. The payload is valid until the next call.
@@ -117,6 +122,7 @@ public sealed class ReplayPacer : IDisposable
                 break;
             }
 
+            _finishedErrorLines += _reader.ErrorLines;
             _reader.Dispose();
             _reader = null;
             if (Loop == 0)

@@ -1,0 +1,171 @@
+using LowLatency.Market;
+using LowLatency.Ring;
+
+namespace LowLatency.Aggregation;
+
+/// <summary>Where a shard's results go (the output ring, a file, a test); implement on a struct holding only references.</summary>
+public interface IShardOutput
+{
+    /// <summary>A candle closed, with its derived metrics.</summary>
+    void OnCandle(in Candle candle, in CandleMetrics metrics);
+
+    /// <summary>An anomaly was detected.</summary>
+    void OnAlert(in Alert alert);
+
+    /// <summary>A ticker snapshot: emitted when the symbol's finest candle closes (at most once per such interval).</summary>
+    void OnTicker(int symbolId, in LiveTicker ticker);
+}
+
+/// <summary>What one shard has seen. Written only by the shard's thread; read by others after it stops.</summary>
+public sealed class ShardCounters
+{
+    /// <summary>Events of symbols this shard owns, by kind (indexed by <see cref="MarketEventKind"/>).</summary>
+    public long[] EventsByKind { get; } = new long[Enum.GetValues<MarketEventKind>().Length];
+
+    /// <summary>Events skipped because another shard owns their symbol.</summary>
+    public long NotOwned { get; internal set; }
+
+    /// <summary>Trades that arrived too late for their candle (see <see cref="CandleAggregatorOptions.AllowedLateness"/>).</summary>
+    public long TooLateTrades { get; internal set; }
+
+    /// <summary>Candles closed.</summary>
+    public long CandlesClosed { get; internal set; }
+
+    /// <summary>Alerts raised.</summary>
+    public long Alerts { get; internal set; }
+}
+
+/// <summary>
+/// One shard of the per-symbol aggregation: a ring handler that owns the symbols with <c>id % shardCount == shardIndex</c>
+/// and feeds their trades, book tickers and 24 h tickers to its own <see cref="CandleAggregator"/>,
+/// <see cref="LiveTickers"/>, <see cref="CandleMetricsCalculator"/> and <see cref="AlertDetector"/>. All state has one
+/// writer (this shard's thread), so nothing is locked; all of it is preallocated, so nothing is allocated per event.
+/// On shutdown the open candles are flushed to the output.
+/// </summary>
+public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
+    where TOutput : struct, IShardOutput
+{
+    private readonly int _shardIndex;
+    private readonly int _shardCount;
+    private readonly CandleAggregator _candles;
+    private readonly LiveTickers _tickers;
+    private Router _router;
+
+    /// <summary>Creates shard <paramref name="shardIndex"/> of <paramref name="shardCount"/>.</summary>
+    public MarketDataShard(int shardIndex, int shardCount, TOutput output, CandleAggregatorOptions? candles = null, AlertOptions? alerts = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shardCount, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(shardIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(shardIndex, shardCount);
+        candles ??= new CandleAggregatorOptions();
+        _shardIndex = shardIndex;
+        _shardCount = shardCount;
+        _candles = new CandleAggregator(candles);
+        _tickers = new LiveTickers(candles.SymbolCapacity);
+        Counters = new ShardCounters();
+        _router = new Router
+        {
+            Output = output,
+            Metrics = new CandleMetricsCalculator(candles.SymbolCapacity, candles.Intervals.Count),
+            Alerts = new AlertDetector(alerts),
+            Tickers = _tickers,
+            Counters = Counters,
+        };
+    }
+
+    /// <summary>This shard's counters.</summary>
+    public ShardCounters Counters { get; }
+
+    /// <summary>The candle aggregator (per-symbol too-late and gap counts).</summary>
+    public readonly CandleAggregator Candles => _candles;
+
+    /// <summary>The live tickers of the symbols this shard owns.</summary>
+    public readonly LiveTickers Tickers => _tickers;
+
+    /// <inheritdoc />
+    public void OnEvent(ref MarketEvent data, long sequence, bool endOfBatch)
+    {
+        var symbolId = data.SymbolId;
+        if (symbolId < 0 || symbolId % _shardCount != _shardIndex)
+        {
+            if (data.Kind is MarketEventKind.Invalid or MarketEventKind.Control && _shardIndex == 0)
+            {
+                Counters.EventsByKind[(int)data.Kind]++; // symbol-less events are counted once, by shard 0
+            }
+            else
+            {
+                Counters.NotOwned++;
+            }
+
+            return;
+        }
+
+        Counters.EventsByKind[(int)data.Kind]++;
+        switch (data.Kind)
+        {
+            case MarketEventKind.Trade:
+            case MarketEventKind.AggTrade:
+                ref var trade = ref data.Payload.Trade;
+                _tickers.OnTrade(symbolId, trade.Price, trade.Quantity, trade.TradeTimeNs, data.ReceiveTimeNs);
+                _router.Alerts.OnTrade(symbolId, trade.TradeId, trade.Price, trade.Quantity, trade.TradeTimeNs, ref _router);
+                if (!_candles.OnTrade(symbolId, trade.TradeId, trade.Price, trade.Quantity, trade.TradeTimeNs, trade.IsBuyerMaker, ref _router))
+                {
+                    Counters.TooLateTrades++;
+                }
+
+                break;
+
+            case MarketEventKind.BookTicker:
+                ref var book = ref data.Payload.BookTicker;
+                _tickers.OnBookTicker(symbolId, book.UpdateId, book.BidPrice, book.BidQuantity, book.AskPrice, book.AskQuantity, data.ReceiveTimeNs);
+                if (data.EventTimeNs > 0)
+                {
+                    _candles.AdvanceTime(symbolId, data.EventTimeNs, ref _router); // spot book tickers carry no event time
+                }
+
+                break;
+
+            case MarketEventKind.Ticker:
+            case MarketEventKind.MiniTicker:
+                ref var ticker = ref data.Payload.Ticker;
+                _tickers.On24hTicker(
+                    symbolId, ticker.LastPrice, ticker.Open, ticker.High, ticker.Low, ticker.Volume, ticker.QuoteVolume, ticker.TradeCount, data.EventTimeNs, data.ReceiveTimeNs);
+                break;
+
+            default:
+                // Klines, depth: counted above; order books are not built yet.
+                break;
+        }
+    }
+
+    /// <summary>Flushes the open candles when the processor stops (end of a replay, shutdown).</summary>
+    public void OnShutdown() => _candles.FlushAll(ref _router);
+
+    /// <summary>Routes closed candles to metrics, spike alerts, ticker snapshots and the output.</summary>
+    private struct Router : ICandleSink, IAlertSink
+    {
+        public TOutput Output;
+        public CandleMetricsCalculator Metrics;
+        public AlertDetector Alerts;
+        public LiveTickers Tickers;
+        public ShardCounters Counters;
+
+        public void OnCandleClosed(in Candle candle)
+        {
+            Counters.CandlesClosed++;
+            var metrics = Metrics.OnCandleClosed(candle);
+            Output.OnCandle(candle, metrics);
+            Alerts.OnCandleClosed(candle, ref this);
+            if (candle.IntervalIndex == 0)
+            {
+                Output.OnTicker(candle.SymbolId, Tickers[candle.SymbolId]);
+            }
+        }
+
+        public void OnAlert(in Alert alert)
+        {
+            Counters.Alerts++;
+            Output.OnAlert(alert);
+        }
+    }
+}

@@ -1,0 +1,243 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using LowLatency.Aggregation;
+using LowLatency.Codecs.Binance;
+using LowLatency.Connectors.Replay;
+using LowLatency.Market;
+using LowLatency.Ring;
+using LowLatency.Sinks.Files;
+using LowLatency.Telemetry;
+
+namespace LowLatency.Host.Replay;
+
+/// <summary>
+/// <c>lowlatency replay</c>: recorded sessions (or the generator) → decode in place into the input ring → N pinned
+/// aggregation shards → the output ring → JSON-lines files; a progress line while it runs and a summary at the end.
+/// </summary>
+public static class ReplayCommand
+{
+    private const int LevelsPerEvent = 64;
+
+    public static int Run(ReadOnlySpan<string> args, TextWriter console)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        ReplayCommandOptions options;
+        try
+        {
+            options = ReplayCommandOptions.Parse(args);
+        }
+        catch (FormatException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine(ReplayCommandOptions.Usage);
+            return 2;
+        }
+
+        var symbols = new SymbolTable(4096);
+        var cores = Environment.ProcessorCount;
+        var candleOptions = new CandleAggregatorOptions
+        {
+            Intervals = options.Intervals,
+            AllowedLateness = options.Lateness,
+            SymbolCapacity = symbols.Capacity,
+        };
+
+        // More busy threads than cores here (source, shards, sink): consumers yield rather than spin.
+        using var output = new ValueDisruptor<OutputEvent>(options.RingSize, ProducerType.Multi, new YieldingWaitStrategy());
+        using var writer = new JsonLinesFileWriter(options.OutputDirectory, symbols);
+        output.HandleEventsWith(new JsonLinesFileHandler(writer), new EventProcessorOptions { ThreadName = "sink-files" });
+
+        using var input = new ValueDisruptor<MarketEvent>(
+            options.RingSize, ProducerType.Single, new YieldingWaitStrategy(), () => MarketEvent.Create(LevelsPerEvent));
+        var shards = new BatchEventProcessor<MarketEvent, MarketDataShard<RingShardOutput>>[options.Shards];
+        for (var i = 0; i < shards.Length; i++)
+        {
+            shards[i] = input.HandleEventsWith(
+                new MarketDataShard<RingShardOutput>(i, shards.Length, new RingShardOutput(output.RingBuffer), candleOptions),
+                new EventProcessorOptions { ThreadName = $"shard-{i}", Cpu = options.Pin ? (i + 1) % cores : null });
+        }
+
+        output.Start();
+        input.Start();
+        if (options.Pin)
+        {
+            ThreadAffinity.PinCurrentThread(0);
+        }
+
+        var ingest = new Ingest(new BinanceDecoder(symbols), input.RingBuffer, console);
+        var gcBefore = GcCounts.Capture();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var started = Stopwatch.GetTimestamp();
+        var readerErrors = 0L;
+
+        if (options.Files.Count == 0)
+        {
+            var generator = new MarketDataGenerator(new MarketDataGeneratorOptions { Seed = options.Seed, SymbolCount = options.Symbols });
+            var frame = new byte[generator.MaxFrameBytes];
+            for (long i = 0; i < options.Generate; i++)
+            {
+                var length = generator.WriteNext(frame, out var eventTimeNs);
+                ingest.Publish(frame.AsSpan(0, length), eventTimeNs, i);
+            }
+        }
+        else
+        {
+            foreach (var path in options.Files)
+            {
+                using var pacer = new ReplayPacer(() => RecordingReader.Open(path), new ReplayOptions { Speed = options.Speed, Loops = options.Loops });
+                while (pacer.TryRead(out var frame))
+                {
+                    ingest.Publish(frame.Payload.Span, frame.ReceiveTimeNs, frame.LineNumber);
+                }
+
+                readerErrors += pacer.ErrorLines;
+            }
+        }
+
+        var drained = input.Shutdown(TimeSpan.FromMinutes(1)) & output.Shutdown(TimeSpan.FromMinutes(1));
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        writer.Flush(durable: true);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        var gc = GcCounts.Capture() - gcBefore;
+        ingest.EndProgress();
+
+        PrintSummary(console, options, ingest, shards, writer, elapsed, allocated, gc, readerErrors, symbols.Count);
+        if (!drained)
+        {
+            console.WriteLine("error: the pipeline did not drain within a minute; results are incomplete.");
+            return 1;
+        }
+
+        return 0;
+    }
+
+    private static void PrintSummary(
+        TextWriter console,
+        ReplayCommandOptions options,
+        Ingest ingest,
+        BatchEventProcessor<MarketEvent, MarketDataShard<RingShardOutput>>[] shards,
+        JsonLinesFileWriter writer,
+        TimeSpan elapsed,
+        long allocated,
+        GcCounts gc,
+        long readerErrors,
+        int symbolCount)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var source = options.Files.Count == 0 ? $"generator ({options.Symbols} symbols, seed {options.Seed})" : string.Join(", ", options.Files);
+        console.WriteLine(string.Create(inv, $"replay   {source}; {shards.Length} shard(s); intervals {string.Join(",", options.Intervals)}; lateness {options.Lateness.TotalMilliseconds:0} ms"));
+        console.WriteLine(string.Create(inv, $"messages {ingest.Messages:N0} in {elapsed.TotalSeconds:0.000} s = {ingest.Messages / elapsed.TotalSeconds:N0} msg/s ({ingest.Events:N0} ring events); {symbolCount} symbols"));
+
+        var byKind = new long[Enum.GetValues<MarketEventKind>().Length];
+        long notOwned = 0, tooLate = 0, candles = 0, alerts = 0, gaps = 0, missing = 0;
+        foreach (var shard in shards)
+        {
+            ref var handler = ref shard.Handler;
+            for (var k = 0; k < byKind.Length; k++)
+            {
+                byKind[k] += handler.Counters.EventsByKind[k];
+            }
+
+            notOwned += handler.Counters.NotOwned;
+            tooLate += handler.Counters.TooLateTrades;
+            candles += handler.Counters.CandlesClosed;
+            alerts += handler.Counters.Alerts;
+            for (var s = 0; s < symbolCount; s++)
+            {
+                gaps += handler.Candles.Gaps(s);
+                missing += handler.Candles.MissingTrades(s);
+            }
+        }
+
+        console.WriteLine("by kind  " + string.Join(", ", Enum.GetValues<MarketEventKind>()
+            .Where(k => byKind[(int)k] > 0)
+            .Select(k => string.Create(inv, $"{k} {byKind[(int)k]:N0}"))));
+        console.WriteLine(string.Create(inv, $"rejected {ingest.Failures:N0} frame(s) by the decoder{ingest.DescribeFailures()}; {readerErrors:N0} unreadable line(s)"));
+        console.WriteLine(string.Create(inv, $"late     {tooLate:N0} trade(s) beyond the allowed lateness (counted, not applied); trade-id gaps {gaps:N0} ({missing:N0} ids missing)"));
+        var (candleLines, alertLines, tickerLines) = writer.Lines;
+        console.WriteLine(string.Create(inv, $"output   {candles:N0} candles closed, {alerts:N0} alerts; files in {Path.GetFullPath(options.OutputDirectory)}: {candleLines:N0} candle, {alertLines:N0} alert, {tickerLines:N0} ticker lines"));
+        console.WriteLine(string.Create(inv, $"memory   GC {gc}; {allocated:N0} bytes allocated in all ({(double)allocated / Math.Max(1, ingest.Messages):0.00} B/message, start-up and output formatting included)"));
+    }
+
+    /// <summary>The source side: claims slots, decodes frames into them, publishes; counts and shows progress.</summary>
+    private sealed class Ingest(BinanceDecoder decoder, ValueRingBuffer<MarketEvent> ring, TextWriter console)
+    {
+        private readonly long[] _failuresByStatus = new long[Enum.GetValues<DecodeStatus>().Length];
+        private readonly Dictionary<string, long> _reasons = new(StringComparer.Ordinal);
+        private readonly bool _interactive = !Console.IsOutputRedirected;
+        private long _nextProgress = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
+        private long _lastMessages;
+        private bool _progressShown;
+
+        public long Messages { get; private set; }
+
+        public long Events { get; private set; }
+
+        public long Failures { get; private set; }
+
+        public void Publish(ReadOnlySpan<byte> json, long receiveTimeNs, long position)
+        {
+            var cursor = default(DepthCursor);
+            DecodeResult result;
+            do
+            {
+                var sequence = ring.Next();
+                ref var evt = ref ring[sequence];
+                evt.ReceiveTimeNs = receiveTimeNs;
+                evt.SourcePosition = position;
+                result = decoder.Decode(json, ref evt, ref cursor);
+                ring.Publish(sequence);
+                Events++;
+            }
+            while (result.Status == DecodeStatus.MoreChunks);
+
+            if (!result.IsSuccess)
+            {
+                Failures++;
+                _failuresByStatus[(int)result.Status]++;
+                CollectionsMarshal.GetValueRefOrAddDefault(_reasons, result.Reason, out _)++; // reasons are static strings
+            }
+
+            if ((++Messages & 0xFFFF) == 0)
+            {
+                Progress();
+            }
+        }
+
+        private void Progress()
+        {
+            var now = Stopwatch.GetTimestamp();
+            if (now < _nextProgress)
+            {
+                return;
+            }
+
+            var occupancy = 100.0 * (ring.BufferSize - ring.RemainingCapacity()) / ring.BufferSize;
+            var line = string.Create(CultureInfo.InvariantCulture, $"{Messages:N0} messages, {Messages - _lastMessages:N0} msg/s, ring {occupancy:0}% full");
+            if (_interactive)
+            {
+                console.Write("\r" + line.PadRight(60));
+            }
+            else
+            {
+                console.WriteLine(line);
+            }
+
+            _progressShown = true;
+            _lastMessages = Messages;
+            _nextProgress = now + Stopwatch.Frequency;
+        }
+
+        public void EndProgress()
+        {
+            if (_progressShown && _interactive)
+            {
+                console.WriteLine();
+            }
+        }
+
+        public string DescribeFailures() => _reasons.Count == 0 ? string.Empty
+            : " (" + string.Join("; ", _reasons.OrderByDescending(r => r.Value).Take(5).Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Value:N0} × {r.Key}"))) + ")";
+    }
+}

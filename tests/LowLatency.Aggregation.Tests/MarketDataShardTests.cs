@@ -1,0 +1,101 @@
+using LowLatency.Market;
+using LowLatency.Ring;
+
+namespace LowLatency.Aggregation.Tests;
+
+public sealed class MarketDataShardTests
+{
+    /// <summary>Collects one shard's output (each shard has its own lists: one writer each).</summary>
+    private struct CollectingOutput : IShardOutput
+    {
+        public List<Candle> Candles;
+        public List<Alert> Alerts;
+        public List<int> TickerSymbols;
+
+        public readonly void OnCandle(in Candle candle, in CandleMetrics metrics) => Candles.Add(candle);
+
+        public readonly void OnAlert(in Alert alert) => Alerts.Add(alert);
+
+        public readonly void OnTicker(int symbolId, in LiveTicker ticker) => TickerSymbols.Add(symbolId);
+    }
+
+    private static CollectingOutput NewOutput() => new() { Candles = [], Alerts = [], TickerSymbols = [] };
+
+    private static void Publish(ValueRingBuffer<MarketEvent> ring, CandleAggregatorTests.Trade trade)
+    {
+        var s = ring.Next();
+        ref var e = ref ring[s];
+        e.Kind = MarketEventKind.Trade;
+        e.SymbolId = trade.Symbol;
+        e.EventTimeNs = trade.TimeNs;
+        e.ReceiveTimeNs = trade.TimeNs;
+        e.Payload.Trade = new TradeData
+        {
+            TradeId = trade.Id,
+            FirstTradeId = trade.Id,
+            LastTradeId = trade.Id,
+            Price = new Price(trade.Price),
+            Quantity = new Quantity(trade.Quantity),
+            TradeTimeNs = trade.TimeNs,
+            IsBuyerMaker = trade.BuyerMaker,
+        };
+        ring.Publish(s);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Shards_SplittingSymbolsAcrossShards_ChangesNoSymbolsCandles(int shardCount)
+    {
+        var options = new CandleAggregatorOptions { SymbolCapacity = 16 };
+        var trades = CandleAggregatorTests.GenerateTrades(seed: 5, symbols: 7, perSymbol: 2000);
+        var expected = CandleAggregatorTests.Aggregate(trades, options, out _);
+
+        var outputs = Enumerable.Range(0, shardCount).Select(_ => NewOutput()).ToArray();
+        var disruptor = new ValueDisruptor<MarketEvent>(1024, ProducerType.Single, new YieldingWaitStrategy(), () => MarketEvent.Create(4));
+        var shards = Enumerable.Range(0, shardCount)
+            .Select(i => disruptor.HandleEventsWith(new MarketDataShard<CollectingOutput>(i, shardCount, outputs[i], options)))
+            .ToArray();
+        disruptor.Start();
+        foreach (var trade in trades)
+        {
+            Publish(disruptor.RingBuffer, trade);
+        }
+
+        Assert.True(disruptor.Shutdown(TimeSpan.FromSeconds(30))); // drains, halts, and each shard flushes its candles
+
+        static object Key(Candle c) => (c.SymbolId, c.IntervalIndex, c.OpenTimeNs, c.Open, c.High, c.Low, c.Close, c.Volume, c.QuoteVolumeRaw, c.TradeCount, c.HasGap);
+        var actual = outputs.SelectMany(o => o.Candles).ToList();
+        Assert.Equal(expected.Select(Key).OrderBy(k => k.ToString()), actual.Select(Key).OrderBy(k => k.ToString()));
+
+        for (var i = 0; i < shardCount; i++)
+        {
+            Assert.All(outputs[i].Candles, c => Assert.Equal(i, c.SymbolId % shardCount)); // each shard kept to its symbols
+            Assert.Equal(trades.Count(t => t.Symbol % shardCount == i), shards[i].Handler.Counters.EventsByKind[(int)MarketEventKind.Trade]);
+            Assert.Equal(trades.Count(t => t.Symbol % shardCount != i), shards[i].Handler.Counters.NotOwned);
+        }
+    }
+
+    [Fact]
+    public void Shard_WhaleTradeAndTickers_ReachTheOutput()
+    {
+        var output = NewOutput();
+        var shard = new MarketDataShard<CollectingOutput>(0, 1, output, new CandleAggregatorOptions { SymbolCapacity = 4, Intervals = [TimeSpan.FromSeconds(1)], AllowedLateness = TimeSpan.Zero });
+        var evt = MarketEvent.Create(4);
+        evt.Kind = MarketEventKind.Trade;
+        evt.SymbolId = 2;
+        evt.Payload.Trade = new TradeData { TradeId = 1, Price = Price.Parse("60000"), Quantity = Quantity.Parse("2"), TradeTimeNs = 1_000_000_000 };
+        shard.OnEvent(ref evt, 0, true);
+        evt.Payload.Trade = new TradeData { TradeId = 2, Price = Price.Parse("60001"), Quantity = Quantity.Parse("0.1"), TradeTimeNs = 2_000_000_000 };
+        shard.OnEvent(ref evt, 1, true);
+
+        Assert.Equal(AlertKind.WhaleTrade, Assert.Single(output.Alerts).Kind); // 120,000 notional
+        Assert.Single(output.Candles);                                         // the first second closed
+        Assert.Equal([2], output.TickerSymbols);
+        Assert.Equal(Price.Parse("60001"), shard.Tickers[2].LastPrice);
+
+        shard.OnShutdown();
+        Assert.Equal(2, output.Candles.Count);
+    }
+}
