@@ -126,7 +126,7 @@ public static class ReplayCommand
     {
         var inv = CultureInfo.InvariantCulture;
         var source = options.Files.Count == 0 ? $"generator ({options.Symbols} symbols, seed {options.Seed})" : string.Join(", ", options.Files);
-        console.WriteLine(string.Create(inv, $"replay   {source}; {shards.Length} shard(s); intervals {string.Join(",", options.Intervals)}; lateness {options.Lateness.TotalMilliseconds:0} ms"));
+        console.WriteLine(string.Create(inv, $"replay   {source}; {shards.Length} shard(s); intervals {string.Join(",", options.Intervals.Select(FormatDuration))}; lateness {options.Lateness.TotalMilliseconds:0} ms"));
         console.WriteLine(string.Create(inv, $"messages {ingest.Messages:N0} in {elapsed.TotalSeconds:0.000} s = {ingest.Messages / elapsed.TotalSeconds:N0} msg/s ({ingest.Events:N0} ring events); {symbolCount} symbols"));
 
         var byKind = new long[Enum.GetValues<MarketEventKind>().Length];
@@ -159,6 +159,14 @@ public static class ReplayCommand
         console.WriteLine(string.Create(inv, $"output   {candles:N0} candles closed, {alerts:N0} alerts; files in {Path.GetFullPath(options.OutputDirectory)}: {candleLines:N0} candle, {alertLines:N0} alert, {tickerLines:N0} ticker lines"));
         console.WriteLine(string.Create(inv, $"memory   GC {gc}; {allocated:N0} bytes allocated in all ({(double)allocated / Math.Max(1, ingest.Messages):0.00} B/message, start-up and output formatting included)"));
     }
+
+    /// <summary>The shortest of <c>1d</c>, <c>1h</c>, <c>1m</c>, <c>1s</c>, <c>500ms</c> that states the duration exactly.</summary>
+    private static string FormatDuration(TimeSpan d) =>
+        d.Ticks % TimeSpan.TicksPerDay == 0 ? $"{d.Ticks / TimeSpan.TicksPerDay}d"
+        : d.Ticks % TimeSpan.TicksPerHour == 0 ? $"{d.Ticks / TimeSpan.TicksPerHour}h"
+        : d.Ticks % TimeSpan.TicksPerMinute == 0 ? $"{d.Ticks / TimeSpan.TicksPerMinute}m"
+        : d.Ticks % TimeSpan.TicksPerSecond == 0 ? $"{d.Ticks / TimeSpan.TicksPerSecond}s"
+        : $"{d.TotalMilliseconds:0}ms";
 
     /// <summary>The source side: claims slots, decodes frames into them, publishes; counts and shows progress.</summary>
     private sealed class Ingest(BinanceDecoder decoder, ValueRingBuffer<MarketEvent> ring, TextWriter console)
