@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using LowLatency.Market;
 using LowLatency.Ring;
+using LowLatency.Telemetry;
 
 namespace LowLatency.Aggregation;
 
@@ -33,6 +35,12 @@ public sealed class ShardCounters
 
     /// <summary>Alerts raised.</summary>
     public long Alerts { get; internal set; }
+
+    /// <summary>
+    /// Ingest (the source took the frame) to aggregated (this shard finished the event), ns, for one event in
+    /// <see cref="MarketDataShard{TOutput}.LatencySampleEvery"/> of those carrying an ingest timestamp.
+    /// </summary>
+    public LatencyHistogram IngestToAggregatedNs { get; } = new(highestTrackableValue: 60_000_000_000);
 }
 
 /// <summary>
@@ -47,6 +55,11 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
 {
     private readonly int _shardIndex;
     private readonly int _shardCount;
+    /// <summary>One event in this many is timed (reading the clock costs about as much as aggregating a trade).</summary>
+    public const int LatencySampleEvery = 8;
+
+    private static readonly double s_nsPerTick = 1e9 / Stopwatch.Frequency;
+
     private readonly CandleAggregator _candles;
     private readonly LiveTickers _tickers;
     private Router _router;
@@ -135,6 +148,11 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
             default:
                 // Klines, depth: counted above; order books are not built yet.
                 break;
+        }
+
+        if ((sequence & (LatencySampleEvery - 1)) == 0 && data.IngestTimestamp != 0)
+        {
+            Counters.IngestToAggregatedNs.Record((long)((Stopwatch.GetTimestamp() - data.IngestTimestamp) * s_nsPerTick));
         }
     }
 

@@ -368,6 +368,12 @@ public struct MarketEvent
     /// <summary>Where the frame came from (line number of a recording, Kafka offset), set by the source.</summary>
     public long SourcePosition;
 
+    /// <summary>
+    /// <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> when the source took the frame (0 if not set): the start
+    /// of the engine's own latency, measured by the consumers in the same process.
+    /// </summary>
+    public long IngestTimestamp;
+
     /// <summary>The interned symbol (<see cref="SymbolTable"/>), or -1 when the frame names none (REST snapshot, control).</summary>
     public int SymbolId;
 

@@ -86,9 +86,12 @@ public sealed class MarketDataShardTests
         evt.Kind = MarketEventKind.Trade;
         evt.SymbolId = 2;
         evt.Payload.Trade = new TradeData { TradeId = 1, Price = Price.Parse("60000"), Quantity = Quantity.Parse("2"), TradeTimeNs = 1_000_000_000 };
+        evt.IngestTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
         shard.OnEvent(ref evt, 0, true);
+        Assert.Equal(1, shard.Counters.IngestToAggregatedNs.TotalCount); // sequence 0 is sampled
         evt.Payload.Trade = new TradeData { TradeId = 2, Price = Price.Parse("60001"), Quantity = Quantity.Parse("0.1"), TradeTimeNs = 2_000_000_000 };
         shard.OnEvent(ref evt, 1, true);
+        Assert.Equal(1, shard.Counters.IngestToAggregatedNs.TotalCount); // sequence 1 is not
 
         Assert.Equal(AlertKind.WhaleTrade, Assert.Single(output.Alerts).Kind); // 120,000 notional
         Assert.Single(output.Candles);                                         // the first second closed

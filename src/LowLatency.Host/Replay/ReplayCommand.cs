@@ -131,6 +131,7 @@ public static class ReplayCommand
 
         var byKind = new long[Enum.GetValues<MarketEventKind>().Length];
         long notOwned = 0, tooLate = 0, candles = 0, alerts = 0, gaps = 0, missing = 0;
+        var latency = new LatencyHistogram(highestTrackableValue: 60_000_000_000);
         foreach (var shard in shards)
         {
             ref var handler = ref shard.Handler;
@@ -139,6 +140,7 @@ public static class ReplayCommand
                 byKind[k] += handler.Counters.EventsByKind[k];
             }
 
+            latency.Add(handler.Counters.IngestToAggregatedNs);
             notOwned += handler.Counters.NotOwned;
             tooLate += handler.Counters.TooLateTrades;
             candles += handler.Counters.CandlesClosed;
@@ -155,6 +157,8 @@ public static class ReplayCommand
             .Select(k => string.Create(inv, $"{k} {byKind[(int)k]:N0}"))));
         console.WriteLine(string.Create(inv, $"rejected {ingest.Failures:N0} frame(s) by the decoder{ingest.DescribeFailures()}; {readerErrors:N0} unreadable line(s)"));
         console.WriteLine(string.Create(inv, $"late     {tooLate:N0} trade(s) beyond the allowed lateness (counted, not applied); trade-id gaps {gaps:N0} ({missing:N0} ids missing)"));
+        var l = latency.Summarize();
+        console.WriteLine(string.Create(inv, $"latency  ingest -> aggregated, µs (1 event in {MarketDataShard<RingShardOutput>.LatencySampleEvery}, {l.Count:N0} samples): p50 {l.P50 / 1e3:0.0}, p90 {l.P90 / 1e3:0.0}, p99 {l.P99 / 1e3:0.0}, p99.9 {l.P999 / 1e3:0.0}, max {l.Max / 1e3:0.0}{(options.Speed == 0 ? " (at max speed this includes queueing behind the backlog)" : string.Empty)}"));
         var (candleLines, alertLines, tickerLines) = writer.Lines;
         console.WriteLine(string.Create(inv, $"output   {candles:N0} candles closed, {alerts:N0} alerts; files in {Path.GetFullPath(options.OutputDirectory)}: {candleLines:N0} candle, {alertLines:N0} alert, {tickerLines:N0} ticker lines"));
         console.WriteLine(string.Create(inv, $"memory   GC {gc}; {allocated:N0} bytes allocated in all ({(double)allocated / Math.Max(1, ingest.Messages):0.00} B/message, start-up and output formatting included)"));
@@ -194,6 +198,7 @@ public static class ReplayCommand
                 ref var evt = ref ring[sequence];
                 evt.ReceiveTimeNs = receiveTimeNs;
                 evt.SourcePosition = position;
+                evt.IngestTimestamp = Stopwatch.GetTimestamp();
                 result = decoder.Decode(json, ref evt, ref cursor);
                 ring.Publish(sequence);
                 Events++;
