@@ -32,8 +32,10 @@ public sealed class ReplayCommandTests : IDisposable
     [Fact]
     public void Run_Generator_WritesCandlesAndPrintsTheSummary()
     {
-        var (exit, console) = Replay("--generate", "200000", "--symbols", "10");
+        var (exit, console) = Replay("--generate", "200000", "--symbols", "10", "--wait", "busy");
         Assert.Equal(0, exit);
+        Assert.Contains("(busy-spin)", console);
+        Assert.Equal(Lines("alerts.jsonl").Count, console.Split('\n').Count(l => l.StartsWith("ALERT", StringComparison.Ordinal)));
         Assert.Contains("messages 200,000", console);
         Assert.Contains("rejected 0 frame(s)", console);
         Assert.Contains("trade-id gaps 0", console);
@@ -48,6 +50,7 @@ public sealed class ReplayCommandTests : IDisposable
         Assert.Equal(2, Replay("--speed", "fast").Exit);
         Assert.Equal(2, Replay("--ring-size", "1000").Exit);
         Assert.Equal(2, Replay("/no/such/file.gz").Exit);
+        Assert.Equal(2, Replay("--wait", "sometimes").Exit);
     }
 
     [Fact]

@@ -43,13 +43,21 @@ public static class ReplayCommand
             SymbolCapacity = symbols.Capacity,
         };
 
-        // More busy threads than cores here (source, shards, sink): consumers yield rather than spin.
+        // By default consumers yield: there are more busy threads (source, shards, sink) than cores on small machines.
+        // The output ring's sink always yields; it only has work when candles close.
         using var output = new ValueDisruptor<OutputEvent>(options.RingSize, ProducerType.Multi, new YieldingWaitStrategy());
         using var writer = new JsonLinesFileWriter(options.OutputDirectory, symbols);
-        output.HandleEventsWith(new JsonLinesFileHandler(writer), new EventProcessorOptions { ThreadName = "sink-files" });
+        var files = output.HandleEventsWith(new JsonLinesFileHandler(writer), new EventProcessorOptions { ThreadName = "sink-files" });
+        if (options.PrintAlerts)
+        {
+            output.After(files).HandleEventsWith(new ConsoleAlertHandler(console, symbols), new EventProcessorOptions { ThreadName = "sink-console" });
+        }
 
         using var input = new ValueDisruptor<MarketEvent>(
-            options.RingSize, ProducerType.Single, new YieldingWaitStrategy(), () => MarketEvent.Create(LevelsPerEvent));
+            options.RingSize,
+            ProducerType.Single,
+            options.BusySpin ? new BusySpinWaitStrategy() : new YieldingWaitStrategy(),
+            () => MarketEvent.Create(LevelsPerEvent));
         var shards = new BatchEventProcessor<MarketEvent, MarketDataShard<RingShardOutput>>[options.Shards];
         for (var i = 0; i < shards.Length; i++)
         {
@@ -125,8 +133,9 @@ public static class ReplayCommand
         int symbolCount)
     {
         var inv = CultureInfo.InvariantCulture;
+        var wait = options.BusySpin ? "busy-spin" : "yielding";
         var source = options.Files.Count == 0 ? $"generator ({options.Symbols} symbols, seed {options.Seed})" : string.Join(", ", options.Files);
-        console.WriteLine(string.Create(inv, $"replay   {source}; {shards.Length} shard(s); intervals {string.Join(",", options.Intervals.Select(FormatDuration))}; lateness {options.Lateness.TotalMilliseconds:0} ms"));
+        console.WriteLine(string.Create(inv, $"replay   {source}; {shards.Length} shard(s) ({wait}); intervals {string.Join(",", options.Intervals.Select(FormatDuration))}; lateness {options.Lateness.TotalMilliseconds:0} ms"));
         console.WriteLine(string.Create(inv, $"messages {ingest.Messages:N0} in {elapsed.TotalSeconds:0.000} s = {ingest.Messages / elapsed.TotalSeconds:N0} msg/s ({ingest.Events:N0} ring events); {symbolCount} symbols"));
 
         var byKind = new long[Enum.GetValues<MarketEventKind>().Length];
@@ -162,6 +171,28 @@ public static class ReplayCommand
         var (candleLines, alertLines, tickerLines) = writer.Lines;
         console.WriteLine(string.Create(inv, $"output   {candles:N0} candles closed, {alerts:N0} alerts; files in {Path.GetFullPath(options.OutputDirectory)}: {candleLines:N0} candle, {alertLines:N0} alert, {tickerLines:N0} ticker lines"));
         console.WriteLine(string.Create(inv, $"memory   GC {gc}; {allocated:N0} bytes allocated in all ({(double)allocated / Math.Max(1, ingest.Messages):0.00} B/message, start-up and output formatting included)"));
+    }
+
+    /// <summary>Prints alerts as they arrive (one line each; the console is the edge, so a string per alert is fine).</summary>
+    private readonly struct ConsoleAlertHandler(TextWriter console, SymbolTable symbols) : IValueEventHandler<OutputEvent>
+    {
+        public void OnEvent(ref OutputEvent data, long sequence, bool endOfBatch)
+        {
+            if (data.Kind != OutputKind.Alert)
+            {
+                return;
+            }
+
+            ref var a = ref data.Alert;
+            var what = a.Kind switch
+            {
+                AlertKind.WhaleTrade => "whale trade, notional",
+                AlertKind.VolumeSpike => "volume spike, 1m quote volume",
+                _ => "price spike, 1m move %",
+            };
+            var time = DateTimeOffset.FromUnixTimeMilliseconds(a.TimeNs / 1_000_000).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+            console.WriteLine($"ALERT    {time} {symbols.GetName(a.SymbolId)} {what} {FixedPoint.ToString(a.Value)} > {FixedPoint.ToString(a.Threshold)} at {a.Price}");
+        }
     }
 
     /// <summary>The shortest of <c>1d</c>, <c>1h</c>, <c>1m</c>, <c>1s</c>, <c>500ms</c> that states the duration exactly.</summary>

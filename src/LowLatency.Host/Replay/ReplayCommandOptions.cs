@@ -20,6 +20,9 @@ public sealed record ReplayCommandOptions
           --lateness D        allowed lateness, e.g. 2s (default), 500ms
           --out DIR           where candles.jsonl, alerts.jsonl and tickers.jsonl go (default ./out)
           --ring-size N       slots of the input and output rings, a power of two (default 16384)
+          --wait yield|busy   how shards and the sink wait for events: yield (default; fits more threads than
+                              cores) or busy (spin; lowest latency when every shard has a core of its own)
+          --quiet-alerts      do not print alerts on the console (they are always written to alerts.jsonl)
           --no-pin            do not pin threads to CPUs
         """;
 
@@ -48,6 +51,10 @@ public sealed record ReplayCommandOptions
 
     public bool Pin { get; init; } = true;
 
+    public bool BusySpin { get; init; }
+
+    public bool PrintAlerts { get; init; } = true;
+
     /// <summary>Parses the command line; throws <see cref="FormatException"/> with a clear message on bad input.</summary>
     public static ReplayCommandOptions Parse(ReadOnlySpan<string> arguments)
     {
@@ -71,6 +78,16 @@ public sealed record ReplayCommandOptions
                 "--out" => options with { OutputDirectory = Value() },
                 "--ring-size" => options with { RingSize = ParsePowerOfTwo(arg, Value()) },
                 "--no-pin" => options with { Pin = false },
+                "--quiet-alerts" => options with { PrintAlerts = false },
+                "--wait" => options with
+                {
+                    BusySpin = Value() switch
+                    {
+                        "busy" => true,
+                        "yield" => false,
+                        var other => throw new FormatException($"--wait takes 'yield' or 'busy', not '{other}'."),
+                    },
+                },
                 _ when arg.StartsWith('-') => throw new FormatException($"Unknown option {arg}."),
                 _ => AddFile(options, files, arg),
             };
