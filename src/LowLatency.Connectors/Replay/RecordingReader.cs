@@ -35,7 +35,7 @@ public sealed class RecordingReaderOptions
 /// vectorised search, timestamps parsed from digits with integer arithmetic. Bad lines are counted by reason and
 /// skipped; only I/O errors of the underlying stream throw. Not thread-safe: one reader per source thread.
 /// </remarks>
-public sealed class RecordingReader : IDisposable
+public sealed class RecordingReader : IFrameSource
 {
     private const long NanosPerSecond = 1_000_000_000;
 

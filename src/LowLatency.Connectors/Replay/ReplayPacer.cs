@@ -63,12 +63,12 @@ public sealed class ReplayOptions
 /// </remarks>
 public sealed class ReplayPacer : IDisposable
 {
-    private readonly Func<RecordingReader> _open;
+    private readonly Func<IFrameSource> _open;
     private readonly ReplayOptions _options;
     private readonly Func<long> _clockNs;
     private readonly Action<long> _waitUntilNs;
 
-    private RecordingReader? _reader;
+    private IFrameSource? _reader;
     private long _shiftNs;
     private long _firstTimeNs = RecordedFrame.NoReceiveTime;   // first receive time of loop 0
     private long _lastTimeNs = RecordedFrame.NoReceiveTime;    // last receive time of loop 0
@@ -81,7 +81,7 @@ public sealed class ReplayPacer : IDisposable
     /// <param name="options">Speed and loops; default: maximum speed, one loop.</param>
     /// <param name="clockNs">The clock in nanoseconds; default <see cref="Stopwatch"/>.</param>
     /// <param name="waitUntilNs">Waits until the clock reaches the given value; default sleep then spin.</param>
-    public ReplayPacer(Func<RecordingReader> open, ReplayOptions? options = null, Func<long>? clockNs = null, Action<long>? waitUntilNs = null)
+    public ReplayPacer(Func<IFrameSource> open, ReplayOptions? options = null, Func<long>? clockNs = null, Action<long>? waitUntilNs = null)
     {
         ArgumentNullException.ThrowIfNull(open);
         _open = open;
@@ -100,8 +100,8 @@ public sealed class ReplayPacer : IDisposable
     /// <summary>The session length used to shift each loop, known once loop 0 has ended (0 before).</summary>
     public long SessionLengthNs { get; private set; }
 
-    /// <summary>The reader of the current loop (for its counters); null before the first read and after the end.</summary>
-    public RecordingReader? CurrentReader => _reader;
+    /// <summary>The source of the current loop (for its counters); null before the first read and after the end.</summary>
+    public IFrameSource? CurrentSource => _reader;
 
     /// <summary>Lines skipped as unreadable (see <see cref="RecordingReader.ErrorLines"/>), all loops together.</summary>
     public long ErrorLines => _finishedErrorLines + (_reader?.ErrorLines ?? 0);

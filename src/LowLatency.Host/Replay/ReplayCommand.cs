@@ -91,16 +91,16 @@ public static class ReplayCommand
         }
         else
         {
-            foreach (var path in options.Files)
+            // Several files are merged by receive time, so sessions recorded side by side replay as they were received.
+            using var pacer = new ReplayPacer(
+                () => options.Files.Count == 1 ? RecordingReader.Open(options.Files[0]) : MergedFrameSource.Open(options.Files),
+                new ReplayOptions { Speed = options.Speed, Loops = options.Loops });
+            while (pacer.TryRead(out var frame))
             {
-                using var pacer = new ReplayPacer(() => RecordingReader.Open(path), new ReplayOptions { Speed = options.Speed, Loops = options.Loops });
-                while (pacer.TryRead(out var frame))
-                {
-                    ingest.Publish(frame.Payload.Span, frame.ReceiveTimeNs, frame.LineNumber);
-                }
-
-                readerErrors += pacer.ErrorLines;
+                ingest.Publish(frame.Payload.Span, frame.ReceiveTimeNs, frame.LineNumber);
             }
+
+            readerErrors += pacer.ErrorLines;
         }
 
         var drained = input.Shutdown(TimeSpan.FromMinutes(1)) & output.Shutdown(TimeSpan.FromMinutes(1));

@@ -8,7 +8,7 @@ public sealed record ReplayCommandOptions
     public const string Usage = """
         lowlatency replay [files...] [options]
 
-          files               recorded sessions (gzip or plain; formats auto-detected), replayed one after another.
+          files               recorded sessions (gzip or plain; formats auto-detected), merged by receive time.
                               With no file, the deterministic generator runs instead.
           --speed max|N       max (default) or N times real time, using the recorded receive times
           --loop N            replay each file N times (default 1)
