@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using LowLatency.Aggregation;
 using LowLatency.Codecs.Binance;
 using LowLatency.Connectors.Replay;
@@ -17,8 +16,6 @@ namespace LowLatency.Host.Replay;
 /// </summary>
 public static class ReplayCommand
 {
-    private const int LevelsPerEvent = 64;
-
     public static int Run(ReadOnlySpan<string> args, TextWriter console)
     {
         ArgumentNullException.ThrowIfNull(console);
@@ -35,45 +32,28 @@ public static class ReplayCommand
         }
 
         var symbols = new SymbolTable(4096);
-        var cores = Environment.ProcessorCount;
-        var candleOptions = new CandleAggregatorOptions
+        using var pipeline = new MarketDataPipeline(symbols, new MarketDataPipelineOptions
         {
-            Intervals = options.Intervals,
-            AllowedLateness = options.Lateness,
-            SymbolCapacity = symbols.Capacity,
-        };
-
-        // By default consumers yield: there are more busy threads (source, shards, sink) than cores on small machines.
-        // The output ring's sink always yields; it only has work when candles close.
-        using var output = new ValueDisruptor<OutputEvent>(options.RingSize, ProducerType.Multi, new YieldingWaitStrategy());
+            Shards = options.Shards,
+            RingSize = options.RingSize,
+            BusySpin = options.BusySpin,
+            Pin = options.Pin,
+            Candles = new CandleAggregatorOptions { Intervals = options.Intervals, AllowedLateness = options.Lateness, SymbolCapacity = symbols.Capacity },
+        });
         using var writer = new JsonLinesFileWriter(options.OutputDirectory, symbols);
-        var files = output.HandleEventsWith(new JsonLinesFileHandler(writer), new EventProcessorOptions { ThreadName = "sink-files" });
+        var files = pipeline.Output.HandleEventsWith(new JsonLinesFileHandler(writer), new EventProcessorOptions { ThreadName = "sink-files" });
         if (options.PrintAlerts)
         {
-            output.After(files).HandleEventsWith(new ConsoleAlertHandler(console, symbols), new EventProcessorOptions { ThreadName = "sink-console" });
+            pipeline.Output.After(files).HandleEventsWith(new ConsoleAlertHandler(console, symbols), new EventProcessorOptions { ThreadName = "sink-console" });
         }
 
-        using var input = new ValueDisruptor<MarketEvent>(
-            options.RingSize,
-            ProducerType.Single,
-            options.BusySpin ? new BusySpinWaitStrategy() : new YieldingWaitStrategy(),
-            () => MarketEvent.Create(LevelsPerEvent));
-        var shards = new BatchEventProcessor<MarketEvent, MarketDataShard<RingShardOutput>>[options.Shards];
-        for (var i = 0; i < shards.Length; i++)
-        {
-            shards[i] = input.HandleEventsWith(
-                new MarketDataShard<RingShardOutput>(i, shards.Length, new RingShardOutput(output.RingBuffer), candleOptions),
-                new EventProcessorOptions { ThreadName = $"shard-{i}", Cpu = options.Pin ? (i + 1) % cores : null });
-        }
-
-        output.Start();
-        input.Start();
+        pipeline.Start();
         if (options.Pin)
         {
             ThreadAffinity.PinCurrentThread(0);
         }
 
-        var ingest = new Ingest(new BinanceDecoder(symbols), input.RingBuffer, console);
+        var ingest = new Progress(pipeline, console);
         var gcBefore = GcCounts.Capture();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var started = Stopwatch.GetTimestamp();
@@ -86,7 +66,8 @@ public static class ReplayCommand
             for (long i = 0; i < options.Generate; i++)
             {
                 var length = generator.WriteNext(frame, out var eventTimeNs);
-                ingest.Publish(frame.AsSpan(0, length), eventTimeNs, i);
+                pipeline.Publish(frame.AsSpan(0, length), eventTimeNs, i);
+                ingest.Tick();
             }
         }
         else
@@ -97,20 +78,21 @@ public static class ReplayCommand
                 new ReplayOptions { Speed = options.Speed, Loops = options.Loops });
             while (pacer.TryRead(out var frame))
             {
-                ingest.Publish(frame.Payload.Span, frame.ReceiveTimeNs, frame.LineNumber);
+                pipeline.Publish(frame.Payload.Span, frame.ReceiveTimeNs, frame.LineNumber);
+                ingest.Tick();
             }
 
             readerErrors += pacer.ErrorLines;
         }
 
-        var drained = input.Shutdown(TimeSpan.FromMinutes(1)) & output.Shutdown(TimeSpan.FromMinutes(1));
+        var drained = pipeline.Complete(TimeSpan.FromMinutes(1));
         var elapsed = Stopwatch.GetElapsedTime(started);
         writer.Flush(durable: true);
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         var gc = GcCounts.Capture() - gcBefore;
         ingest.EndProgress();
 
-        PrintSummary(console, options, ingest, shards, writer, elapsed, allocated, gc, readerErrors, symbols.Count);
+        PrintSummary(console, options, pipeline, writer, elapsed, allocated, gc, readerErrors, symbols.Count);
         if (!drained)
         {
             console.WriteLine("error: the pipeline did not drain within a minute; results are incomplete.");
@@ -123,8 +105,7 @@ public static class ReplayCommand
     private static void PrintSummary(
         TextWriter console,
         ReplayCommandOptions options,
-        Ingest ingest,
-        BatchEventProcessor<MarketEvent, MarketDataShard<RingShardOutput>>[] shards,
+        MarketDataPipeline pipeline,
         JsonLinesFileWriter writer,
         TimeSpan elapsed,
         long allocated,
@@ -135,13 +116,13 @@ public static class ReplayCommand
         var inv = CultureInfo.InvariantCulture;
         var wait = options.BusySpin ? "busy-spin" : "yielding";
         var source = options.Files.Count == 0 ? $"generator ({options.Symbols} symbols, seed {options.Seed})" : string.Join(", ", options.Files);
-        console.WriteLine(string.Create(inv, $"replay   {source}; {shards.Length} shard(s) ({wait}); intervals {string.Join(",", options.Intervals.Select(FormatDuration))}; lateness {options.Lateness.TotalMilliseconds:0} ms"));
-        console.WriteLine(string.Create(inv, $"messages {ingest.Messages:N0} in {elapsed.TotalSeconds:0.000} s = {ingest.Messages / elapsed.TotalSeconds:N0} msg/s ({ingest.Events:N0} ring events); {symbolCount} symbols"));
+        console.WriteLine(string.Create(inv, $"replay   {source}; {pipeline.Shards.Count} shard(s) ({wait}); intervals {string.Join(",", options.Intervals.Select(FormatDuration))}; lateness {options.Lateness.TotalMilliseconds:0} ms"));
+        console.WriteLine(string.Create(inv, $"messages {pipeline.Messages:N0} in {elapsed.TotalSeconds:0.000} s = {pipeline.Messages / elapsed.TotalSeconds:N0} msg/s ({pipeline.Events:N0} ring events); {symbolCount} symbols"));
 
         var byKind = new long[Enum.GetValues<MarketEventKind>().Length];
         long notOwned = 0, tooLate = 0, candles = 0, alerts = 0, gaps = 0, missing = 0;
         var latency = new LatencyHistogram(highestTrackableValue: 60_000_000_000);
-        foreach (var shard in shards)
+        foreach (var shard in pipeline.Shards)
         {
             ref var handler = ref shard.Handler;
             for (var k = 0; k < byKind.Length; k++)
@@ -164,13 +145,13 @@ public static class ReplayCommand
         console.WriteLine("by kind  " + string.Join(", ", Enum.GetValues<MarketEventKind>()
             .Where(k => byKind[(int)k] > 0)
             .Select(k => string.Create(inv, $"{k} {byKind[(int)k]:N0}"))));
-        console.WriteLine(string.Create(inv, $"rejected {ingest.Failures:N0} frame(s) by the decoder{ingest.DescribeFailures()}; {readerErrors:N0} unreadable line(s)"));
+        console.WriteLine(string.Create(inv, $"rejected {pipeline.Failures:N0} frame(s) by the decoder{pipeline.DescribeFailures()}; {readerErrors:N0} unreadable line(s)"));
         console.WriteLine(string.Create(inv, $"late     {tooLate:N0} trade(s) beyond the allowed lateness (counted, not applied); trade-id gaps {gaps:N0} ({missing:N0} ids missing)"));
         var l = latency.Summarize();
         console.WriteLine(string.Create(inv, $"latency  ingest -> aggregated, µs (1 event in {MarketDataShard<RingShardOutput>.LatencySampleEvery}, {l.Count:N0} samples): p50 {l.P50 / 1e3:0.0}, p90 {l.P90 / 1e3:0.0}, p99 {l.P99 / 1e3:0.0}, p99.9 {l.P999 / 1e3:0.0}, max {l.Max / 1e3:0.0}{(options.Speed == 0 ? " (at max speed this includes queueing behind the backlog)" : string.Empty)}"));
         var (candleLines, alertLines, tickerLines) = writer.Lines;
         console.WriteLine(string.Create(inv, $"output   {candles:N0} candles closed, {alerts:N0} alerts; files in {Path.GetFullPath(options.OutputDirectory)}: {candleLines:N0} candle, {alertLines:N0} alert, {tickerLines:N0} ticker lines"));
-        console.WriteLine(string.Create(inv, $"memory   GC {gc}; {allocated:N0} bytes allocated in all ({(double)allocated / Math.Max(1, ingest.Messages):0.00} B/message, start-up and output formatting included)"));
+        console.WriteLine(string.Create(inv, $"memory   GC {gc}; {allocated:N0} bytes allocated in all ({(double)allocated / Math.Max(1, pipeline.Messages):0.00} B/message, start-up and output formatting included)"));
     }
 
     /// <summary>Prints alerts as they arrive (one line each; the console is the edge, so a string per alert is fine).</summary>
@@ -203,62 +184,29 @@ public static class ReplayCommand
         : d.Ticks % TimeSpan.TicksPerSecond == 0 ? $"{d.Ticks / TimeSpan.TicksPerSecond}s"
         : $"{d.TotalMilliseconds:0}ms";
 
-    /// <summary>The source side: claims slots, decodes frames into them, publishes; counts and shows progress.</summary>
-    private sealed class Ingest(BinanceDecoder decoder, ValueRingBuffer<MarketEvent> ring, TextWriter console)
+    /// <summary>The progress line: checked every 65,536 messages, printed at most once a second.</summary>
+    private sealed class Progress(MarketDataPipeline pipeline, TextWriter console)
     {
-        private readonly long[] _failuresByStatus = new long[Enum.GetValues<DecodeStatus>().Length];
-        private readonly Dictionary<string, long> _reasons = new(StringComparer.Ordinal);
         private readonly bool _interactive = !Console.IsOutputRedirected;
         private long _nextProgress = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
         private long _lastMessages;
-        private bool _progressShown;
+        private bool _shown;
 
-        public long Messages { get; private set; }
-
-        public long Events { get; private set; }
-
-        public long Failures { get; private set; }
-
-        public void Publish(ReadOnlySpan<byte> json, long receiveTimeNs, long position)
+        public void Tick()
         {
-            var cursor = default(DepthCursor);
-            DecodeResult result;
-            do
+            if ((pipeline.Messages & 0xFFFF) != 0)
             {
-                var sequence = ring.Next();
-                ref var evt = ref ring[sequence];
-                evt.ReceiveTimeNs = receiveTimeNs;
-                evt.SourcePosition = position;
-                evt.IngestTimestamp = Stopwatch.GetTimestamp();
-                result = decoder.Decode(json, ref evt, ref cursor);
-                ring.Publish(sequence);
-                Events++;
-            }
-            while (result.Status == DecodeStatus.MoreChunks);
-
-            if (!result.IsSuccess)
-            {
-                Failures++;
-                _failuresByStatus[(int)result.Status]++;
-                CollectionsMarshal.GetValueRefOrAddDefault(_reasons, result.Reason, out _)++; // reasons are static strings
+                return;
             }
 
-            if ((++Messages & 0xFFFF) == 0)
-            {
-                Progress();
-            }
-        }
-
-        private void Progress()
-        {
             var now = Stopwatch.GetTimestamp();
             if (now < _nextProgress)
             {
                 return;
             }
 
-            var occupancy = 100.0 * (ring.BufferSize - ring.RemainingCapacity()) / ring.BufferSize;
-            var line = string.Create(CultureInfo.InvariantCulture, $"{Messages:N0} messages, {Messages - _lastMessages:N0} msg/s, ring {occupancy:0}% full");
+            var messages = pipeline.Messages;
+            var line = string.Create(CultureInfo.InvariantCulture, $"{messages:N0} messages, {messages - _lastMessages:N0} msg/s, ring {pipeline.InputOccupancy:P0} full");
             if (_interactive)
             {
                 console.Write("\r" + line.PadRight(60));
@@ -268,20 +216,17 @@ public static class ReplayCommand
                 console.WriteLine(line);
             }
 
-            _progressShown = true;
-            _lastMessages = Messages;
+            _shown = true;
+            _lastMessages = messages;
             _nextProgress = now + Stopwatch.Frequency;
         }
 
         public void EndProgress()
         {
-            if (_progressShown && _interactive)
+            if (_shown && _interactive)
             {
                 console.WriteLine();
             }
         }
-
-        public string DescribeFailures() => _reasons.Count == 0 ? string.Empty
-            : " (" + string.Join("; ", _reasons.OrderByDescending(r => r.Value).Take(5).Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Value:N0} × {r.Key}"))) + ")";
     }
 }

@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using LowLatency.Aggregation;
+using LowLatency.Codecs.Binance;
+using LowLatency.Market;
+using LowLatency.Ring;
+
+namespace LowLatency.Host.Replay;
+
+/// <summary>Options of a <see cref="MarketDataPipeline"/>.</summary>
+public sealed record MarketDataPipelineOptions
+{
+    /// <summary>Aggregation shards, each on its own thread. Default: cores - 1, at least 1.</summary>
+    public int Shards { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
+
+    /// <summary>Slots of the input and the output ring (a power of two). Default 16,384.</summary>
+    public int RingSize { get; init; } = 16_384;
+
+    /// <summary>Depth levels per input slot; bigger depth messages become several chunk events. Default 64.</summary>
+    public int LevelsPerEvent { get; init; } = 64;
+
+    /// <summary>Whether shards spin (lowest latency, a core each) or yield (fits more threads than cores). Default false.</summary>
+    public bool BusySpin { get; init; }
+
+    /// <summary>Pin shard k to CPU (k + 1) mod cores. Default true.</summary>
+    public bool Pin { get; init; } = true;
+
+    /// <summary>Candle intervals, lateness and symbol capacity.</summary>
+    public CandleAggregatorOptions Candles { get; init; } = new();
+
+    /// <summary>Alert thresholds.</summary>
+    public AlertOptions Alerts { get; init; } = new();
+}
+
+/// <summary>
+/// The engine's market-data path, wired: frames are decoded in place into the input ring, N pinned
+/// <see cref="MarketDataShard{TOutput}"/>s aggregate them, and what they derive goes to the output ring, whose
+/// handlers (files, console, counters) the caller adds to <see cref="Output"/> before <see cref="Start"/>. One thread
+/// publishes (<see cref="Publish"/>); <see cref="Complete"/> drains everything in order.
+/// </summary>
+public sealed class MarketDataPipeline : IDisposable
+{
+    private readonly BinanceDecoder _decoder;
+    private readonly ValueDisruptor<MarketEvent> _input;
+    private readonly ValueRingBuffer<MarketEvent> _ring;
+    private readonly long[] _failuresByStatus = new long[Enum.GetValues<DecodeStatus>().Length];
+    private readonly Dictionary<string, long> _reasons = new(StringComparer.Ordinal);
+
+    /// <summary>Wires the rings and shards (nothing runs until <see cref="Start"/>).</summary>
+    public MarketDataPipeline(SymbolTable symbols, MarketDataPipelineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(symbols);
+        Options = options ?? new MarketDataPipelineOptions();
+        Symbols = symbols;
+        _decoder = new BinanceDecoder(symbols);
+        var cores = Environment.ProcessorCount;
+
+        // The output ring's handlers always yield: they only have work when candles close.
+        Output = new ValueDisruptor<OutputEvent>(Options.RingSize, ProducerType.Multi, new YieldingWaitStrategy());
+        _input = new ValueDisruptor<MarketEvent>(
+            Options.RingSize,
+            ProducerType.Single,
+            Options.BusySpin ? new BusySpinWaitStrategy() : new YieldingWaitStrategy(),
+            () => MarketEvent.Create(Options.LevelsPerEvent));
+        _ring = _input.RingBuffer;
+
+        var shards = new BatchEventProcessor<MarketEvent, MarketDataShard<RingShardOutput>>[Options.Shards];
+        for (var i = 0; i < shards.Length; i++)
+        {
+            shards[i] = _input.HandleEventsWith(
+                new MarketDataShard<RingShardOutput>(i, shards.Length, new RingShardOutput(Output.RingBuffer), Options.Candles, Options.Alerts),
+                new EventProcessorOptions { ThreadName = $"shard-{i}", Cpu = Options.Pin ? (i + 1) % cores : null });
+        }
+
+        Shards = shards;
+    }
+
+    /// <summary>The options in force.</summary>
+    public MarketDataPipelineOptions Options { get; }
+
+    /// <summary>The symbol table frames are interned into.</summary>
+    public SymbolTable Symbols { get; }
+
+    /// <summary>The output ring: add its handlers before <see cref="Start"/>.</summary>
+    public ValueDisruptor<OutputEvent> Output { get; }
+
+    /// <summary>The shard processors (their handlers hold the counters and state).</summary>
+    public IReadOnlyList<BatchEventProcessor<MarketEvent, MarketDataShard<RingShardOutput>>> Shards { get; }
+
+    /// <summary>Frames published.</summary>
+    public long Messages { get; private set; }
+
+    /// <summary>Input ring events published (chunked depth messages take several).</summary>
+    public long Events { get; private set; }
+
+    /// <summary>Frames the decoder rejected (published as <see cref="MarketEventKind.Invalid"/>).</summary>
+    public long Failures { get; private set; }
+
+    /// <summary>How full the input ring is, 0 to 1.</summary>
+    public double InputOccupancy => (double)(_ring.BufferSize - _ring.RemainingCapacity()) / _ring.BufferSize;
+
+    /// <summary>Starts the output handlers, then the shards.</summary>
+    public void Start()
+    {
+        Output.Start();
+        _input.Start();
+    }
+
+    /// <summary>Decodes one frame into the input ring (several slots for a chunked depth message) and publishes it.</summary>
+    public void Publish(ReadOnlySpan<byte> json, long receiveTimeNs, long position)
+    {
+        var cursor = default(DepthCursor);
+        DecodeResult result;
+        do
+        {
+            var sequence = _ring.Next();
+            ref var evt = ref _ring[sequence];
+            evt.ReceiveTimeNs = receiveTimeNs;
+            evt.SourcePosition = position;
+            evt.IngestTimestamp = Stopwatch.GetTimestamp();
+            result = _decoder.Decode(json, ref evt, ref cursor);
+            _ring.Publish(sequence);
+            Events++;
+        }
+        while (result.Status == DecodeStatus.MoreChunks);
+
+        if (!result.IsSuccess)
+        {
+            Failures++;
+            _failuresByStatus[(int)result.Status]++;
+            CollectionsMarshal.GetValueRefOrAddDefault(_reasons, result.Reason, out _)++; // reasons are static strings
+        }
+
+        Messages++;
+    }
+
+    /// <summary>
+    /// Waits until the shards have handled everything published, halts them (they flush their open candles into the
+    /// output ring), then drains and halts the output handlers. False if either did not drain within <paramref name="timeout"/>.
+    /// </summary>
+    public bool Complete(TimeSpan timeout) => _input.Shutdown(timeout) & Output.Shutdown(timeout);
+
+    /// <summary>The most frequent rejection reasons, for a summary.</summary>
+    public string DescribeFailures() => _reasons.Count == 0 ? string.Empty
+        : " (" + string.Join("; ", _reasons.OrderByDescending(r => r.Value).Take(5).Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Value:N0} × {r.Key}"))) + ")";
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _input.Dispose();
+        Output.Dispose();
+    }
+}
