@@ -305,7 +305,7 @@ public sealed class BinanceRecordingTests
     }
 
     /// <summary>The messages of a Binance.Net script: <c>&lt;</c> acks (placeholders filled in) and <c>=</c> payloads, inline or on the following lines.</summary>
-    private static List<(char Marker, string Json)> ScriptMessages(string file)
+    internal static List<(char Marker, string Json)> ScriptMessages(string file)
     {
         var messages = new List<(char, string)>();
         var lines = File.ReadAllLines(file);
@@ -336,7 +336,7 @@ public sealed class BinanceRecordingTests
         return messages;
     }
 
-    private static IEnumerable<(long ReceiveNs, string Frame)> ReadRecording(string relativePath)
+    internal static IEnumerable<(long ReceiveNs, string Frame)> ReadRecording(string relativePath)
     {
         using var file = File.OpenRead(TestData.PathOf(relativePath));
         using var gzip = new GZipStream(file, CompressionMode.Decompress);

@@ -29,12 +29,14 @@ public class BinanceDecoderBenchmarks
         """{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":50093239189,"u":50093239202,"b":[["61737.63000000","0.00000000"],["61730.17000000","0.00000000"],["56854.58000000","0.00000000"]],"a":[["61837.64000000","1.54698000"],["61839.85000000","0.00000000"],["61839.86000000","0.00000000"],["61845.11000000","0.32329000"],["61848.49000000","0.00000000"],["61855.45000000","0.32323000"],["61862.51000000","0.05041000"],["61862.52000000","0.00000000"],["61937.64000000","0.02000000"]]}}"""u8.ToArray();
 
     private BinanceDecoder _decoder = null!;
+    private BinanceDecoder _generalDecoder = null!;
     private MarketEvent _event;
 
     [GlobalSetup]
     public void Setup()
     {
         _decoder = new BinanceDecoder(new SymbolTable());
+        _generalDecoder = new BinanceDecoder(new SymbolTable()) { UseFastPath = false };
         _event = MarketEvent.Create();
     }
 
@@ -50,6 +52,15 @@ public class BinanceDecoderBenchmarks
         return _event.Payload.Trade.TradeId;
     }
 
+    /// <summary>The same frame through the general path only (the fast path switched off): what any other shape costs.</summary>
+    [Benchmark]
+    [BenchmarkCategory("Trade")]
+    public long Trade_BinanceDecoderGeneralPath()
+    {
+        _generalDecoder.Decode(_trade, ref _event);
+        return _event.Payload.Trade.TradeId;
+    }
+
     [Benchmark(Baseline = true)]
     [BenchmarkCategory("BookTicker")]
     public StjMessage<StjBookTicker>? BookTicker_JsonSerializer() => JsonSerializer.Deserialize<StjMessage<StjBookTicker>>(_bookTicker, s_options);
@@ -59,6 +70,15 @@ public class BinanceDecoderBenchmarks
     public long BookTicker_BinanceDecoder()
     {
         _decoder.Decode(_bookTicker, ref _event);
+        return _event.Payload.BookTicker.UpdateId;
+    }
+
+    /// <summary>The same frame through the general path only (the fast path switched off).</summary>
+    [Benchmark]
+    [BenchmarkCategory("BookTicker")]
+    public long BookTicker_BinanceDecoderGeneralPath()
+    {
+        _generalDecoder.Decode(_bookTicker, ref _event);
         return _event.Payload.BookTicker.UpdateId;
     }
 

@@ -10,18 +10,21 @@ namespace LowLatency.Codecs.Binance;
 /// frames (subscription results, both error shapes, serverShutdown).
 /// </summary>
 /// <remarks>
-/// One pass over the message records where each known key's value lies (<see cref="FieldBag"/>), validating and
+/// Trade and spot bookTicker frames in Binance's exact shape take a fast path first (BinanceDecoder.FastPath.cs) that
+/// matches the literal keys and parses in place; any other frame, or any deviation, goes to the general path:
+/// one pass over the message records where each known key's value lies (<see cref="FieldBag"/>), validating and
 /// skipping everything else, so field order, whitespace and unknown fields (of any shape) do not matter; then only the
 /// needed values are parsed: integers directly, prices and quantities with <see cref="FixedPoint.TryParse"/>.
 /// Nothing is allocated per message and nothing throws: every failure is a <see cref="DecodeResult"/> with a static
 /// reason, and the event's <see cref="MarketEvent.Kind"/> becomes <see cref="MarketEventKind.Invalid"/>.
 /// <para>
 /// The decoder never touches <see cref="MarketEvent.ReceiveTimeNs"/> or <see cref="MarketEvent.SourcePosition"/>:
-/// the source sets them on every slot, chunks included. Instances are immutable and may be shared by threads; the
-/// symbol table they intern into is thread-safe.
+/// the source sets them on every slot, chunks included. Instances may be shared by threads: their only mutable state
+/// is the fast path's symbol-id hints, each checked against the symbol table before use (see
+/// <c>BinanceDecoder.FastPath.cs</c>); the symbol table they intern into is thread-safe.
 /// </para>
 /// </remarks>
-public sealed class BinanceDecoder
+public sealed partial class BinanceDecoder
 {
     /// <summary>The deepest JSON nesting accepted.</summary>
     public const int MaxDepth = Utf8JsonScanner.MaxDepth;
@@ -70,6 +73,11 @@ public sealed class BinanceDecoder
     /// </remarks>
     public DecodeResult Decode(ReadOnlySpan<byte> json, ref MarketEvent evt, ref DepthCursor cursor)
     {
+        if (!cursor.IsActive && UseFastPath && TryDecodeFast(json, ref evt))
+        {
+            return DecodeResult.Success; // before DecodeMessage: the fast path never pays for its field bags' frame
+        }
+
         var result = cursor.IsActive ? ContinueDepth(json, ref evt, ref cursor) : DecodeMessage(json, ref evt, ref cursor);
         if (result.Status > DecodeStatus.MoreChunks)
         {
