@@ -6,16 +6,17 @@ using LowLatency.Market;
 namespace LowLatency.Codecs.Binance;
 
 /// <summary>
-/// The fast path for the two hottest streams in exactly the shape Binance sends them: trade and spot bookTicker, raw or
-/// in the combined-stream wrapper, keys in Binance's order, no whitespace, decimals with 8 places.
+/// The fast path for the three hottest streams in exactly the shape Binance sends them: trade, spot bookTicker and spot
+/// depthUpdate, raw or in the combined-stream wrapper, keys in Binance's order, no whitespace, decimals with 8 places.
 /// </summary>
 /// <remarks>
 /// The frame is matched against the literal key prefixes and its values are parsed in place, in one forward pass. It
 /// is an optimisation only, never a second grammar: it accepts a strict subset of what the general path
 /// (<see cref="Utf8JsonScanner"/> + <see cref="FieldBag"/>) accepts, and on any deviation (another field order, an
 /// extra or missing field, whitespace, an escape, a negative or leading-zero number, a decimal not of the form
-/// <c>[0-9]{1,10}\.[0-9]{8}</c>, a time that would overflow, anything after the closing brace) it returns false
-/// having written nothing (neither the event nor the symbol table), and the general path decodes the frame as if the
+/// <c>[0-9]{1,10}\.[0-9]{8}</c>, a time that would overflow, anything after the closing brace, more depth levels than
+/// the event holds) it returns false having written nothing (neither the event nor the symbol table; only a depth
+/// frame's levels may have been written, which is harmless as explained at the depth path), and the general path decodes the frame as if the
 /// fast path did not exist. The event it writes is field for field the one the general path writes; a test checks
 /// that over every frame of the recordings.
 /// </remarks>
@@ -75,6 +76,11 @@ public sealed partial class BinanceDecoder
         if (body.StartsWith("{\"u\":"u8))
         {
             return TryDecodeFastBookTicker(json, i + 5, closing, ref evt);
+        }
+
+        if (body.StartsWith("{\"e\":\"depthUpdate\",\"E\":"u8))
+        {
+            return TryDecodeFastDepthUpdate(json, i + 23, closing, ref evt);
         }
 
         return false;
@@ -233,6 +239,131 @@ public sealed partial class BinanceDecoder
         return true;
     }
 
+    // {"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":50093239189,"u":50093239202,"b":[["61737.63000000","0.00000000"]],"a":[]}
+    // Levels go straight into evt.Levels as they are parsed: on a false return they may have been written, which is
+    // harmless because levels beyond BidCount + AskCount of a decoded event are undefined (the general path, too, may
+    // leave a partial set behind when a later level fails). Everything else is written only once the whole frame has
+    // been validated. A message with more levels than the event holds is left to the general path, which chunks it.
+    private bool TryDecodeFastDepthUpdate(ReadOnlySpan<byte> json, int i, int closing, ref MarketEvent evt)
+    {
+        if (!TryFastTime(json, ref i, out var eventTimeNs) ||
+            !json[i..].StartsWith(",\"s\":\""u8))
+        {
+            return false;
+        }
+
+        i += 6;
+        var symbolStart = i;
+        if (!SkipPlainString(json, ref i))
+        {
+            return false;
+        }
+
+        var symbolEnd = i - 1;
+        if (!json[i..].StartsWith(",\"U\":"u8))
+        {
+            return false;
+        }
+
+        i += 5;
+        if (!TryFastInteger(json, ref i, out var firstUpdateId) ||
+            !json[i..].StartsWith(",\"u\":"u8))
+        {
+            return false;
+        }
+
+        i += 5;
+        if (!TryFastInteger(json, ref i, out var finalUpdateId) ||
+            !json[i..].StartsWith(",\"b\":["u8))
+        {
+            return false;
+        }
+
+        i += 6;
+        var levels = evt.Levels;
+        var count = 0;
+        if (levels is null || !TryFastLevels(json, ref i, levels, ref count) ||
+            !json[i..].StartsWith(",\"a\":["u8))
+        {
+            return false;
+        }
+
+        var bids = count;
+        i += 6;
+        if (!TryFastLevels(json, ref i, levels, ref count) || !IsFastEnd(json, i, closing))
+        {
+            return false;
+        }
+
+        var symbolId = GetSymbolId(json[symbolStart..symbolEnd]);
+        if (symbolId < 0)
+        {
+            return false;
+        }
+
+        ref var depth = ref evt.Payload.Depth;
+        evt.EventTimeNs = eventTimeNs;
+        evt.SymbolId = symbolId;
+        depth.FirstUpdateId = firstUpdateId;
+        depth.FinalUpdateId = finalUpdateId;
+        depth.PreviousFinalUpdateId = -1;
+        depth.LastUpdateId = 0;
+        depth.BidCount = bids;
+        depth.AskCount = count - bids;
+        depth.ChunkIndex = 0;
+        depth.IsLastChunk = true;
+        evt.Kind = MarketEventKind.DepthUpdate;
+        return true;
+    }
+
+    /// <summary>
+    /// After an array's opening bracket: <c>["price","quantity"]</c> levels separated by commas, then the closing
+    /// bracket (consumed), appended to <paramref name="levels"/> from <paramref name="count"/>; false if one is not of
+    /// the fast shape or the levels do not fit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryFastLevels(ReadOnlySpan<byte> json, ref int i, PriceLevel[] levels, ref int count)
+    {
+        if ((uint)i < (uint)json.Length && json[i] == (byte)']')
+        {
+            i++;
+            return true;
+        }
+
+        while (true)
+        {
+            if ((uint)count >= (uint)levels.Length || !json[i..].StartsWith("[\""u8))
+            {
+                return false;
+            }
+
+            i += 2;
+            if (!TryFastDecimal(json, ref i, out var price) || !json[i..].StartsWith(",\""u8))
+            {
+                return false;
+            }
+
+            i += 2;
+            if (!TryFastDecimal(json, ref i, out var quantity) || (uint)(i + 1) >= (uint)json.Length || json[i] != (byte)']')
+            {
+                return false;
+            }
+
+            levels[count++] = new PriceLevel(new Price(price), new Quantity(quantity));
+            var next = json[i + 1];
+            i += 2;
+            if (next == (byte)']')
+            {
+                return true;
+            }
+
+            if (next != (byte)',')
+            {
+                return false;
+            }
+        }
+    }
+
     /// <summary>The symbol's id through <see cref="_symbolHints"/>; the table's answer (negative when it refuses) on a miss.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int GetSymbolId(ReadOnlySpan<byte> name)
@@ -306,7 +437,26 @@ public sealed partial class BinanceDecoder
         var limit = Math.Min(json.Length, p + MaxFastIntegerDigits + 1);
 
         // Binance's ids and times have 10 to 16 digits: eight at a time while they last (a digit-by-digit loop is one
-        // multiply-add in a dependency chain per digit), then the rest one by one.
+        // multiply-add in a dependency chain per digit), then the rest one by one. Two chunks are 16 digits, within
+        // the 18 that cannot overflow.
+        if (limit - p >= 8)
+        {
+            var chunk = BinaryPrimitives.ReadUInt64LittleEndian(json.Slice(p, 8));
+            if (IsEightDigits(chunk))
+            {
+                v = ParseEightDigits(chunk);
+                p += 8;
+                if (limit - p >= 8)
+                {
+                    chunk = BinaryPrimitives.ReadUInt64LittleEndian(json.Slice(p, 8));
+                    if (IsEightDigits(chunk))
+                    {
+                        v = (v * 100_000_000) + ParseEightDigits(chunk);
+                        p += 8;
+                    }
+                }
+            }
+        }
 
         for (; p < limit; p++)
         {
