@@ -45,12 +45,51 @@ public sealed class ReplayCommandTests : IDisposable
     }
 
     [Fact]
+    public void Run_CsvFormat_SameRowsAsJsonLinesUnderAHeader()
+    {
+        string[] args = ["--generate", "100000", "--symbols", "5", "--quiet-alerts", "--shards", "1"];
+        Assert.Equal(0, Replay(args).Exit);
+        var jsonOut = _out + "-jsonl";
+        Directory.Move(_out, jsonOut);
+        try
+        {
+            Assert.Equal(0, Replay([.. args, "--format", "csv"]).Exit);
+            foreach (var name in new[] { "candles", "alerts", "tickers" })
+            {
+                var json = File.ReadLines(Path.Combine(jsonOut, name + ".jsonl")).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+                var csv = File.ReadAllLines(Path.Combine(_out, name + ".csv"));
+                Assert.NotEmpty(json); // 100k generated messages close candles, raise alerts and update tickers
+                Assert.Equal(json.Count + 1, csv.Length);
+
+                // The header is the JSON's property names in order; each row is the same values (numbers as written,
+                // strings unquoted: none of ours holds a comma or quote; null as an empty field).
+                Assert.Equal(string.Join(',', json[0].EnumerateObject().Select(p => p.Name)), csv[0]);
+                for (var row = 0; row < json.Count; row++)
+                {
+                    var expected = string.Join(',', json[row].EnumerateObject().Select(p => p.Value.ValueKind switch
+                    {
+                        JsonValueKind.String => p.Value.GetString(),
+                        JsonValueKind.Null => string.Empty,
+                        _ => p.Value.GetRawText(),
+                    }));
+                    Assert.Equal(expected, csv[row + 1]);
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(jsonOut, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Run_BadOption_ExitsWithTwo()
     {
         Assert.Equal(2, Replay("--speed", "fast").Exit);
         Assert.Equal(2, Replay("--ring-size", "1000").Exit);
         Assert.Equal(2, Replay("/no/such/file.gz").Exit);
         Assert.Equal(2, Replay("--wait", "sometimes").Exit);
+        Assert.Equal(2, Replay("--format", "parquet").Exit);
     }
 
     [Fact]

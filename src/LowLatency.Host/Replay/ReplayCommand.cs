@@ -40,8 +40,8 @@ public static class ReplayCommand
             Pin = options.Pin,
             Candles = new CandleAggregatorOptions { Intervals = options.Intervals, AllowedLateness = options.Lateness, SymbolCapacity = symbols.Capacity },
         });
-        using var writer = new JsonLinesFileWriter(options.OutputDirectory, symbols);
-        var files = pipeline.Output.HandleEventsWith(new JsonLinesFileHandler(writer), new EventProcessorOptions { ThreadName = "sink-files" });
+        using var writer = new OutputFileWriter(options.OutputDirectory, symbols, options.Format);
+        var files = pipeline.Output.HandleEventsWith(new OutputFileHandler(writer), new EventProcessorOptions { ThreadName = "sink-files" });
         if (options.PrintAlerts)
         {
             pipeline.Output.After(files).HandleEventsWith(new ConsoleAlertHandler(console, symbols), new EventProcessorOptions { ThreadName = "sink-console" });
@@ -106,7 +106,7 @@ public static class ReplayCommand
         TextWriter console,
         ReplayCommandOptions options,
         MarketDataPipeline pipeline,
-        JsonLinesFileWriter writer,
+        OutputFileWriter writer,
         TimeSpan elapsed,
         long allocated,
         GcCounts gc,

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LowLatency.Sinks.Files;
 
 namespace LowLatency.Host.Replay;
 
@@ -18,11 +19,12 @@ public sealed record ReplayCommandOptions
           --shards N          aggregation shards on their own threads (default: cores - 1, at least 1)
           --intervals LIST    candle intervals, e.g. 1s,1m,5m,15m,1h (the default)
           --lateness D        allowed lateness, e.g. 2s (default), 500ms
-          --out DIR           where candles.jsonl, alerts.jsonl and tickers.jsonl go (default ./out)
+          --out DIR           where the candles, alerts and tickers files go (default ./out)
+          --format jsonl|csv  JSON lines (default: candles.jsonl, ...) or CSV with a header (candles.csv, ...)
           --ring-size N       slots of the input and output rings, a power of two (default 16384)
           --wait yield|busy   how shards and the sink wait for events: yield (default; fits more threads than
                               cores) or busy (spin; lowest latency when every shard has a core of its own)
-          --quiet-alerts      do not print alerts on the console (they are always written to alerts.jsonl)
+          --quiet-alerts      do not print alerts on the console (they are always written to the alerts file)
           --no-pin            do not pin threads to CPUs
         """;
 
@@ -46,6 +48,8 @@ public sealed record ReplayCommandOptions
     public TimeSpan Lateness { get; init; } = TimeSpan.FromSeconds(2);
 
     public string OutputDirectory { get; init; } = "out";
+
+    public OutputFileFormat Format { get; init; } = OutputFileFormat.JsonLines;
 
     public int RingSize { get; init; } = 16_384;
 
@@ -76,6 +80,15 @@ public sealed record ReplayCommandOptions
                 "--intervals" => options with { Intervals = [.. Value().Split(',').Select(ParseDuration)] },
                 "--lateness" => options with { Lateness = ParseDuration(Value()) },
                 "--out" => options with { OutputDirectory = Value() },
+                "--format" => options with
+                {
+                    Format = Value() switch
+                    {
+                        "jsonl" => OutputFileFormat.JsonLines,
+                        "csv" => OutputFileFormat.Csv,
+                        var other => throw new FormatException($"--format takes 'jsonl' or 'csv', not '{other}'."),
+                    },
+                },
                 "--ring-size" => options with { RingSize = ParsePowerOfTwo(arg, Value()) },
                 "--no-pin" => options with { Pin = false },
                 "--quiet-alerts" => options with { PrintAlerts = false },
