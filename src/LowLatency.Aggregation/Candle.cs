@@ -64,6 +64,12 @@ public struct Candle
     /// <summary>Trades that arrived after a later trade of the symbol but within the allowed lateness, and were applied.</summary>
     public int LateTrades;
 
+    /// <summary>
+    /// The lowest source position (<see cref="SourcePosition"/>) of the candle's trades: a source may commit past it only
+    /// once the candle has been written, or a restart would rebuild the candle without its first trades.
+    /// </summary>
+    public long FirstPosition;
+
     /// <summary>Quote volume rounded to 8 decimals.</summary>
     public readonly Quantity QuoteVolume => new((long)(QuoteVolumeRaw / FixedPoint.Scale));
 

@@ -124,8 +124,11 @@ public sealed class CandleAggregator
     /// <summary>
     /// Applies one trade to every interval's candle, first closing (into <paramref name="sink"/>) every bucket of the
     /// symbol that the trade's time moves behind the watermark. Returns false if the trade was too late to apply.
+    /// <paramref name="position"/> is the trade's <see cref="MarketEvent.SourcePosition"/>, kept as the candles'
+    /// <see cref="Candle.FirstPosition"/>.
     /// </summary>
-    public bool OnTrade<TSink>(int symbolId, long tradeId, Price price, Quantity quantity, long tradeTimeNs, bool isBuyerMaker, ref TSink sink)
+    public bool OnTrade<TSink>(
+        int symbolId, long tradeId, Price price, Quantity quantity, long tradeTimeNs, bool isBuyerMaker, long position, ref TSink sink)
         where TSink : struct, ICandleSink
     {
         if ((uint)symbolId >= (uint)_symbolCapacity)
@@ -191,10 +194,16 @@ public sealed class CandleAggregator
                     Close = price,
                     FirstTradeId = tradeId,
                     LastTradeId = tradeId,
+                    FirstPosition = position,
                 };
             }
             else
             {
+                if (position < candle.FirstPosition)
+                {
+                    candle.FirstPosition = position;
+                }
+
                 if (tradeId < candle.FirstTradeId)
                 {
                     candle.FirstTradeId = tradeId;
@@ -256,6 +265,25 @@ public sealed class CandleAggregator
             newest = eventTimeNs;
             CloseUpTo(symbolId, eventTimeNs - _latenessNs, ref sink);
         }
+    }
+
+    /// <summary>
+    /// The lowest <see cref="Candle.FirstPosition"/> of the symbol's open candles (<see cref="SourcePosition.None"/> if
+    /// none is open): how far back a restart of the symbol's source must begin to rebuild them.
+    /// </summary>
+    public long OldestOpenPosition(int symbolId)
+    {
+        var oldest = SourcePosition.None;
+        var first = symbolId * _slotsPerSymbol;
+        for (var index = first; index < first + _slotsPerSymbol; index++)
+        {
+            if (_occupied[index] && _slots[index].FirstPosition < oldest)
+            {
+                oldest = _slots[index].FirstPosition;
+            }
+        }
+
+        return oldest;
     }
 
     /// <summary>Closes every open candle of every symbol (end of a replay, shutdown).</summary>

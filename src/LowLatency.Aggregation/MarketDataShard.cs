@@ -121,7 +121,7 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
                 ref var trade = ref data.Payload.Trade;
                 _tickers.OnTrade(symbolId, trade.Price, trade.Quantity, trade.TradeTimeNs, data.ReceiveTimeNs);
                 _router.Alerts.OnTrade(symbolId, trade.TradeId, trade.Price, trade.Quantity, trade.TradeTimeNs, ref _router);
-                if (!_candles.OnTrade(symbolId, trade.TradeId, trade.Price, trade.Quantity, trade.TradeTimeNs, trade.IsBuyerMaker, ref _router))
+                if (!_candles.OnTrade(symbolId, trade.TradeId, trade.Price, trade.Quantity, trade.TradeTimeNs, trade.IsBuyerMaker, data.SourcePosition, ref _router))
                 {
                     Counters.TooLateTrades++;
                 }

@@ -365,7 +365,10 @@ public struct MarketEvent
     /// <summary>Local receive time, ns since the Unix epoch, set by the source.</summary>
     public long ReceiveTimeNs;
 
-    /// <summary>Where the frame came from (line number of a recording, Kafka offset), set by the source.</summary>
+    /// <summary>
+    /// Where the frame came from, set by the source: see <see cref="Market.SourcePosition"/> (a Kafka partition and
+    /// offset, the line number of a recording), or <see cref="Market.SourcePosition.None"/>.
+    /// </summary>
     public long SourcePosition;
 
     /// <summary>

@@ -43,7 +43,7 @@ public sealed class CandleAggregatorTests
         var sink = new CollectingSink { Candles = [] };
         foreach (var t in trades)
         {
-            aggregator.OnTrade(t.Symbol, t.Id, new Price(t.Price), new Quantity(t.Quantity), t.TimeNs, t.BuyerMaker, ref sink);
+            aggregator.OnTrade(t.Symbol, t.Id, new Price(t.Price), new Quantity(t.Quantity), t.TimeNs, t.BuyerMaker, SourcePosition.None, ref sink);
         }
 
         aggregator.FlushAll(ref sink);
@@ -134,11 +134,11 @@ public sealed class CandleAggregatorTests
     {
         var aggregator = new CandleAggregator(new CandleAggregatorOptions { Intervals = [TimeSpan.FromSeconds(1)], AllowedLateness = TimeSpan.FromSeconds(1) });
         var sink = new CollectingSink { Candles = [] };
-        Assert.True(aggregator.OnTrade(0, 1, Price.Parse("10"), Quantity.Parse("1"), s_start, false, ref sink));
-        Assert.True(aggregator.OnTrade(0, 3, Price.Parse("11"), Quantity.Parse("1"), s_start + (3 * Second), false, ref sink));
+        Assert.True(aggregator.OnTrade(0, 1, Price.Parse("10"), Quantity.Parse("1"), s_start, false, SourcePosition.None, ref sink));
+        Assert.True(aggregator.OnTrade(0, 3, Price.Parse("11"), Quantity.Parse("1"), s_start + (3 * Second), false, SourcePosition.None, ref sink));
         Assert.Single(sink.Candles); // the first second closed: the watermark passed its end
 
-        Assert.False(aggregator.OnTrade(0, 2, Price.Parse("99"), Quantity.Parse("1"), s_start + (Second / 2), false, ref sink));
+        Assert.False(aggregator.OnTrade(0, 2, Price.Parse("99"), Quantity.Parse("1"), s_start + (Second / 2), false, SourcePosition.None, ref sink));
         Assert.Equal(1, aggregator.TooLateTrades(0));
         Assert.Equal(Price.Parse("10"), sink.Candles[0].High); // the late trade changed nothing
 
@@ -155,7 +155,7 @@ public sealed class CandleAggregatorTests
         long[] ids = [100, 101, 102, 110, 111];
         for (var i = 0; i < ids.Length; i++)
         {
-            aggregator.OnTrade(7, ids[i], Price.Parse("1"), Quantity.Parse("1"), s_start + (i * Second), true, ref sink);
+            aggregator.OnTrade(7, ids[i], Price.Parse("1"), Quantity.Parse("1"), s_start + (i * Second), true, SourcePosition.None, ref sink);
         }
 
         aggregator.FlushAll(ref sink);
@@ -169,8 +169,8 @@ public sealed class CandleAggregatorTests
     {
         var aggregator = new CandleAggregator(new CandleAggregatorOptions { Intervals = [TimeSpan.FromSeconds(1)] });
         var sink = new CollectingSink { Candles = [] };
-        aggregator.OnTrade(0, 1, Price.Parse("1"), Quantity.Parse("1"), s_start, true, ref sink);
-        aggregator.OnTrade(0, 2, Price.Parse("2"), Quantity.Parse("1"), s_start + (60 * Second), true, ref sink);
+        aggregator.OnTrade(0, 1, Price.Parse("1"), Quantity.Parse("1"), s_start, true, SourcePosition.None, ref sink);
+        aggregator.OnTrade(0, 2, Price.Parse("2"), Quantity.Parse("1"), s_start + (60 * Second), true, SourcePosition.None, ref sink);
         aggregator.FlushAll(ref sink);
         Assert.Equal(2, sink.Candles.Count);
         Assert.Equal(60 * Second, sink.Candles[1].OpenTimeNs - sink.Candles[0].OpenTimeNs);
@@ -181,10 +181,48 @@ public sealed class CandleAggregatorTests
     {
         var aggregator = new CandleAggregator(new CandleAggregatorOptions { Intervals = [TimeSpan.FromSeconds(1)], AllowedLateness = TimeSpan.Zero });
         var sink = new CollectingSink { Candles = [] };
-        aggregator.OnTrade(0, 1, Price.Parse("1"), Quantity.Parse("1"), s_start, true, ref sink);
+        aggregator.OnTrade(0, 1, Price.Parse("1"), Quantity.Parse("1"), s_start, true, SourcePosition.None, ref sink);
         Assert.Empty(sink.Candles);
         aggregator.AdvanceTime(0, s_start + Second, ref sink); // e.g. a book ticker of the next second
         Assert.Single(sink.Candles);
+    }
+
+    [Fact]
+    public void OldestOpenPosition_FollowsTheOldestOpenCandleOfAnyInterval()
+    {
+        var aggregator = new CandleAggregator(new CandleAggregatorOptions
+        {
+            Intervals = [TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1)],
+            AllowedLateness = TimeSpan.Zero,
+        });
+        var sink = new CollectingSink { Candles = [] };
+        Assert.Equal(SourcePosition.None, aggregator.OldestOpenPosition(0));
+
+        aggregator.OnTrade(0, 1, Price.Parse("1"), Quantity.Parse("1"), s_start, true, SourcePosition.Compose(3, 100), ref sink);
+        aggregator.OnTrade(0, 2, Price.Parse("1"), Quantity.Parse("1"), s_start + (2 * Second), true, SourcePosition.Compose(3, 101), ref sink);
+
+        // The first 1s candle closed, but the 1m candle that holds offset 100 is still open.
+        Assert.Single(sink.Candles);
+        Assert.Equal(SourcePosition.Compose(3, 100), sink.Candles[0].FirstPosition);
+        Assert.Equal(SourcePosition.Compose(3, 100), aggregator.OldestOpenPosition(0));
+        Assert.Equal(SourcePosition.None, aggregator.OldestOpenPosition(1));
+
+        // The next minute closes everything that held offsets 100 and 101.
+        aggregator.OnTrade(0, 3, Price.Parse("1"), Quantity.Parse("1"), s_start + (61 * Second), true, SourcePosition.Compose(3, 102), ref sink);
+        Assert.Equal(SourcePosition.Compose(3, 102), aggregator.OldestOpenPosition(0));
+        Assert.Equal(SourcePosition.Compose(3, 100), sink.Candles.Single(c => c.IntervalNs == 60 * Second).FirstPosition);
+    }
+
+    [Fact]
+    public void SourcePosition_ComposeAndSplit_RoundTrip()
+    {
+        var position = SourcePosition.Compose(SourcePosition.MaxPartitions - 1, SourcePosition.MaxOffset);
+        Assert.True(position > 0);
+        Assert.Equal(SourcePosition.MaxPartitions - 1, SourcePosition.PartitionOf(position));
+        Assert.Equal(SourcePosition.MaxOffset, SourcePosition.OffsetOf(position));
+        Assert.True(SourcePosition.Compose(1, 0) > SourcePosition.Compose(0, SourcePosition.MaxOffset));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SourcePosition.Compose(SourcePosition.MaxPartitions, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SourcePosition.Compose(0, -1));
     }
 
     private struct CountingSink : ICandleSink
@@ -207,7 +245,7 @@ public sealed class CandleAggregatorTests
                 for (var i = 0; i < 100_000; i++)
                 {
                     time += 7_000_000;
-                    aggregator.OnTrade((int)(id % 16), id, new Price(6_000_000_000_000 + (i % 1000)), new Quantity(1_000_000), time, (i & 1) == 0, ref sink);
+                    aggregator.OnTrade((int)(id % 16), id, new Price(6_000_000_000_000 + (i % 1000)), new Quantity(1_000_000), time, (i & 1) == 0, SourcePosition.None, ref sink);
                     id++;
                 }
             },

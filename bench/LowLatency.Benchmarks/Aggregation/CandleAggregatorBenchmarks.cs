@@ -117,7 +117,7 @@ public class CandleAggregatorBenchmarks
         _timeOffset += _time[^1] - _time[0] + 1;
         for (var i = 0; i < Trades; i++)
         {
-            _aggregator.OnTrade(_symbol[i], _id[i], new Price(_price[i]), new Quantity(_quantity[i]), _time[i] + offset, _buyerMaker[i], ref sink);
+            _aggregator.OnTrade(_symbol[i], _id[i], new Price(_price[i]), new Quantity(_quantity[i]), _time[i] + offset, _buyerMaker[i], SourcePosition.None, ref sink);
         }
 
         return sink.Closed;
