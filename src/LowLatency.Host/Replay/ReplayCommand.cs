@@ -3,6 +3,7 @@ using System.Globalization;
 using LowLatency.Aggregation;
 using LowLatency.Codecs.Binance;
 using LowLatency.Connectors.Replay;
+using LowLatency.Engine;
 using LowLatency.Market;
 using LowLatency.Ring;
 using LowLatency.Sinks.Files;

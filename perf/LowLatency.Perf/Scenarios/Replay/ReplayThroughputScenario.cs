@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using LowLatency.Aggregation;
 using LowLatency.Connectors.Replay;
-using LowLatency.Host.Replay;
+using LowLatency.Engine;
 using LowLatency.Market;
 using LowLatency.Perf.Harness;
 using LowLatency.Ring;

@@ -6,7 +6,7 @@ using LowLatency.Codecs.Binance;
 using LowLatency.Market;
 using LowLatency.Ring;
 
-namespace LowLatency.Host.Replay;
+namespace LowLatency.Engine;
 
 /// <summary>Options of a <see cref="MarketDataPipeline"/>.</summary>
 public sealed record MarketDataPipelineOptions
