@@ -286,6 +286,25 @@ public sealed class CandleAggregator
         return oldest;
     }
 
+    /// <summary>
+    /// Forgets the symbol's open candles and clocks without emitting anything (its source partition moved to another
+    /// instance, which rebuilds them from the committed offset). Its counters stay.
+    /// </summary>
+    public void ResetSymbol(int symbolId)
+    {
+        if ((uint)symbolId >= (uint)_symbolCapacity)
+        {
+            ThrowSymbolOutOfRange(symbolId);
+        }
+
+        _occupied.AsSpan(symbolId * _slotsPerSymbol, _slotsPerSymbol).Clear();
+        var count = _intervalNs.Length;
+        _closedUpTo.AsSpan(symbolId * count, count).Fill(long.MinValue);
+        _previousLastId.AsSpan(symbolId * count, count).Fill(-1);
+        _cachedStart.AsSpan(symbolId * count, count).Fill(long.MinValue);
+        _newestTimeNs[symbolId] = long.MinValue;
+    }
+
     /// <summary>Closes every open candle of every symbol (end of a replay, shutdown).</summary>
     public void FlushAll<TSink>(ref TSink sink)
         where TSink : struct, ICandleSink

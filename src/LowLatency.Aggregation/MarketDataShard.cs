@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using LowLatency.Market;
 using LowLatency.Ring;
 using LowLatency.Telemetry;
@@ -16,6 +17,11 @@ public interface IShardOutput
 
     /// <summary>A ticker snapshot: emitted when the symbol's finest candle closes (at most once per such interval).</summary>
     void OnTicker(int symbolId, in LiveTicker ticker);
+
+    /// <summary>A commit mark passed on (see <see cref="ICommitMarks"/>): everything the shard emitted before it is ahead of it.</summary>
+    void OnMark(long markId, int shardIndex)
+    {
+    }
 }
 
 /// <summary>What one shard has seen. Written only by the shard's thread; read by others after it stops.</summary>
@@ -35,6 +41,12 @@ public sealed class ShardCounters
 
     /// <summary>Alerts raised.</summary>
     public long Alerts { get; internal set; }
+
+    /// <summary>
+    /// Times a symbol's trades came from another source partition than before. Commit marks assume a symbol stays on
+    /// one partition (Kafka keyed by symbol); a count here means that assumption is broken by the topic layout.
+    /// </summary>
+    public long PartitionChanges { get; internal set; }
 
     /// <summary>
     /// Ingest (the source took the frame) to aggregated (this shard finished the event), ns, for one event in
@@ -62,10 +74,29 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
 
     private readonly CandleAggregator _candles;
     private readonly LiveTickers _tickers;
+    private readonly ICommitMarks? _commitMarks;
+    private readonly int[] _symbolPartition;   // [symbol]: partition of the symbol's last trade, -1 before the first
+    private readonly int[] _tradedSymbols;     // the owned symbols that have traded, _tradedCount of them
+    private readonly long[] _oldestOpenOffsets; // [partition]: scratch for commit marks
+    private int _tradedCount;
     private Router _router;
 
     /// <summary>Creates shard <paramref name="shardIndex"/> of <paramref name="shardCount"/>.</summary>
-    public MarketDataShard(int shardIndex, int shardCount, TOutput output, CandleAggregatorOptions? candles = null, AlertOptions? alerts = null)
+    /// <param name="shardIndex">This shard: it owns the symbols with <c>id % shardCount == shardIndex</c>.</param>
+    /// <param name="shardCount">Shards in all.</param>
+    /// <param name="output">Where closed candles, alerts, tickers and marks go.</param>
+    /// <param name="candles">Intervals, lateness and symbol capacity.</param>
+    /// <param name="alerts">Alert thresholds.</param>
+    /// <param name="commitMarks">Where commit marks are reported (a Kafka source's watermark); null when nobody commits.</param>
+    /// <param name="partitionCapacity">Source partition indexes the marks cover, 0 to this - 1 (default 1,024).</param>
+    public MarketDataShard(
+        int shardIndex,
+        int shardCount,
+        TOutput output,
+        CandleAggregatorOptions? candles = null,
+        AlertOptions? alerts = null,
+        ICommitMarks? commitMarks = null,
+        int partitionCapacity = 1024)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shardCount, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(shardIndex);
@@ -75,6 +106,13 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
         _shardCount = shardCount;
         _candles = new CandleAggregator(candles);
         _tickers = new LiveTickers(candles.SymbolCapacity);
+        ArgumentOutOfRangeException.ThrowIfLessThan(partitionCapacity, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(partitionCapacity, SourcePosition.MaxPartitions);
+        _commitMarks = commitMarks;
+        _symbolPartition = new int[candles.SymbolCapacity];
+        _symbolPartition.AsSpan().Fill(-1);
+        _tradedSymbols = new int[candles.SymbolCapacity];
+        _oldestOpenOffsets = new long[partitionCapacity];
         Counters = new ShardCounters();
         _router = new Router
         {
@@ -99,6 +137,12 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
     public void OnEvent(ref MarketEvent data, long sequence, bool endOfBatch)
     {
         var symbolId = data.SymbolId;
+        if (data.Kind == MarketEventKind.Control && data.Payload.Control.ControlKind >= ControlKind.CommitMark)
+        {
+            OnSourceControl(ref data.Payload.Control);
+            return;
+        }
+
         if (symbolId < 0 || symbolId % _shardCount != _shardIndex)
         {
             if (data.Kind is MarketEventKind.Invalid or MarketEventKind.Control && _shardIndex == 0)
@@ -119,6 +163,11 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
             case MarketEventKind.Trade:
             case MarketEventKind.AggTrade:
                 ref var trade = ref data.Payload.Trade;
+                if (data.SourcePosition != SourcePosition.None)
+                {
+                    TrackPartition(symbolId, data.SourcePosition);
+                }
+
                 _tickers.OnTrade(symbolId, trade.Price, trade.Quantity, trade.TradeTimeNs, data.ReceiveTimeNs);
                 _router.Alerts.OnTrade(symbolId, trade.TradeId, trade.Price, trade.Quantity, trade.TradeTimeNs, ref _router);
                 if (!_candles.OnTrade(symbolId, trade.TradeId, trade.Price, trade.Quantity, trade.TradeTimeNs, trade.IsBuyerMaker, data.SourcePosition, ref _router))
@@ -158,6 +207,68 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
 
     /// <summary>Flushes the open candles when the processor stops (end of a replay, shutdown).</summary>
     public void OnShutdown() => _candles.FlushAll(ref _router);
+
+    /// <summary>Remembers the partition the symbol's trades come from (a symbol is expected to stay on one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void TrackPartition(int symbolId, long position)
+    {
+        ref var partition = ref _symbolPartition[symbolId];
+        var current = SourcePosition.PartitionOf(position);
+        if (partition != current)
+        {
+            NewPartition(symbolId, ref partition, current);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void NewPartition(int symbolId, ref int partition, int current)
+    {
+        if (partition < 0)
+        {
+            _tradedSymbols[_tradedCount++] = symbolId;
+        }
+        else
+        {
+            Counters.PartitionChanges++;
+        }
+
+        partition = current;
+    }
+
+    /// <summary>A commit mark or a revoked partition from the source: every shard handles these, whatever the symbol.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void OnSourceControl(ref ControlData control)
+    {
+        if (control.ControlKind == ControlKind.PartitionRevoked)
+        {
+            for (var i = 0; i < _tradedCount; i++)
+            {
+                var symbolId = _tradedSymbols[i];
+                if (_symbolPartition[symbolId] == control.RequestId)
+                {
+                    _candles.ResetSymbol(symbolId);
+                }
+            }
+
+            return;
+        }
+
+        var oldest = _oldestOpenOffsets.AsSpan();
+        oldest.Fill(long.MaxValue);
+        for (var i = 0; i < _tradedCount; i++)
+        {
+            var symbolId = _tradedSymbols[i];
+            var open = _candles.OldestOpenPosition(symbolId);
+            var partition = SourcePosition.PartitionOf(open);
+            if (open != SourcePosition.None && partition < oldest.Length)
+            {
+                oldest[partition] = Math.Min(oldest[partition], SourcePosition.OffsetOf(open));
+            }
+        }
+
+        _commitMarks?.OnShardMark(control.RequestId, _shardIndex, oldest);
+        _router.Output.OnMark(control.RequestId, _shardIndex);
+    }
 
     /// <summary>Routes closed candles to metrics, spike alerts, ticker snapshots and the output.</summary>
     private struct Router : ICandleSink, IAlertSink

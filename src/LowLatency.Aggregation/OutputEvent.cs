@@ -16,6 +16,12 @@ public enum OutputKind : byte
 
     /// <summary>A ticker snapshot.</summary>
     Ticker,
+
+    /// <summary>
+    /// A commit mark passed on by shard <see cref="OutputEvent.SymbolId"/> (<see cref="ICommitMarks"/>): sinks
+    /// acknowledge <see cref="OutputEvent.MarkId"/> once everything before it is durable. Not data: never written.
+    /// </summary>
+    Mark,
 }
 
 /// <summary>
@@ -27,8 +33,11 @@ public struct OutputEvent
     /// <summary>Which payload is live.</summary>
     public OutputKind Kind;
 
-    /// <summary>The symbol.</summary>
+    /// <summary>The symbol (for a <see cref="OutputKind.Mark"/>, the shard that passed it on).</summary>
     public int SymbolId;
+
+    /// <summary>The commit mark's id (<see cref="OutputKind.Mark"/>).</summary>
+    public long MarkId;
 
     /// <summary>The candle (<see cref="OutputKind.Candle"/>).</summary>
     public Candle Candle;
@@ -66,6 +75,17 @@ public readonly struct RingShardOutput(ValueRingBuffer<OutputEvent> ring) : ISha
         e.Kind = OutputKind.Alert;
         e.SymbolId = alert.SymbolId;
         e.Alert = alert;
+        ring.Publish(sequence);
+    }
+
+    /// <inheritdoc />
+    public void OnMark(long markId, int shardIndex)
+    {
+        var sequence = ring.Next();
+        ref var e = ref ring[sequence];
+        e.Kind = OutputKind.Mark;
+        e.SymbolId = shardIndex;
+        e.MarkId = markId;
         ring.Publish(sequence);
     }
 

@@ -31,6 +31,12 @@ public sealed record MarketDataPipelineOptions
 
     /// <summary>Alert thresholds.</summary>
     public AlertOptions Alerts { get; init; } = new();
+
+    /// <summary>Where the shards report commit marks (a <see cref="CommitWatermark"/>); null (default) when no source commits.</summary>
+    public ICommitMarks? CommitMarks { get; init; }
+
+    /// <summary>Source partition indexes the commit marks cover, 0 to this - 1. Default 1,024.</summary>
+    public int PartitionCapacity { get; init; } = 1024;
 }
 
 /// <summary>
@@ -69,7 +75,8 @@ public sealed class MarketDataPipeline : IDisposable
         for (var i = 0; i < shards.Length; i++)
         {
             shards[i] = _input.HandleEventsWith(
-                new MarketDataShard<RingShardOutput>(i, shards.Length, new RingShardOutput(Output.RingBuffer), Options.Candles, Options.Alerts),
+                new MarketDataShard<RingShardOutput>(
+                    i, shards.Length, new RingShardOutput(Output.RingBuffer), Options.Candles, Options.Alerts, Options.CommitMarks, Options.PartitionCapacity),
                 new EventProcessorOptions { ThreadName = $"shard-{i}", Cpu = Options.Pin ? (i + 1) % cores : null });
         }
 
@@ -133,6 +140,30 @@ public sealed class MarketDataPipeline : IDisposable
         }
 
         Messages++;
+    }
+
+    /// <summary>
+    /// Publishes a source control event that every shard handles: a commit mark (<see cref="ControlKind.CommitMark"/>,
+    /// <paramref name="value"/> = the mark's id) or a revoked partition (<see cref="ControlKind.PartitionRevoked"/>,
+    /// <paramref name="value"/> = its index). Same thread as <see cref="Publish"/>.
+    /// </summary>
+    public void PublishControl(ControlKind kind, long value)
+    {
+        if (kind < ControlKind.CommitMark)
+        {
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "Only source control events are published this way.");
+        }
+
+        var sequence = _ring.Next();
+        ref var evt = ref _ring[sequence];
+        evt.Kind = MarketEventKind.Control;
+        evt.SymbolId = -1;
+        evt.EventTimeNs = 0;
+        evt.ReceiveTimeNs = 0;
+        evt.IngestTimestamp = 0;
+        evt.SourcePosition = SourcePosition.None;
+        evt.Payload.Control = new ControlData { ControlKind = kind, RequestId = value };
+        _ring.Publish(sequence);
     }
 
     /// <summary>

@@ -78,6 +78,18 @@ public enum ControlKind : byte
 
     /// <summary><c>{"e":"serverShutdown",…}</c>: the connection will close; reconnect.</summary>
     ServerShutdown,
+
+    /// <summary>
+    /// Not from the exchange: a source's commit mark (its id in <see cref="ControlData.RequestId"/>), a barrier that
+    /// flows through the shards and sinks so the source learns when its input up to here is durably processed.
+    /// </summary>
+    CommitMark,
+
+    /// <summary>
+    /// Not from the exchange: the source gave up partition <see cref="ControlData.RequestId"/> (a Kafka rebalance); the
+    /// shards drop the open state of its symbols, which the partition's next owner rebuilds from the committed offset.
+    /// </summary>
+    PartitionRevoked,
 }
 
 /// <summary>One price level of a book: price and quantity (quantity 0 in a diff removes the level).</summary>

@@ -387,12 +387,23 @@ public sealed class OutputFileWriter : IDisposable
     }
 }
 
-/// <summary>The output ring's file handler: writes every event and flushes the files at the end of each batch.</summary>
-public readonly struct OutputFileHandler(OutputFileWriter writer) : IValueEventHandler<OutputEvent>
+/// <summary>
+/// The output ring's file handler: writes every event and flushes the files at the end of each batch. A commit mark
+/// (<see cref="OutputKind.Mark"/>) is acknowledged to <paramref name="commitMarks"/> once the files are flushed to
+/// disk (fsync), so a Kafka source commits only what survives a crash of the process or the machine.
+/// </summary>
+public readonly struct OutputFileHandler(OutputFileWriter writer, ICommitMarks? commitMarks = null) : IValueEventHandler<OutputEvent>
 {
     /// <inheritdoc />
     public void OnEvent(ref OutputEvent data, long sequence, bool endOfBatch)
     {
+        if (data.Kind == OutputKind.Mark)
+        {
+            writer.Flush(durable: true);
+            commitMarks?.OnDurable(data.MarkId);
+            return;
+        }
+
         writer.Write(data);
         if (endOfBatch)
         {
