@@ -40,6 +40,8 @@ internal sealed class KafkaBareConsumeScenario : IScenario
     /// <summary>How long the loop waits in one <c>Consume</c> call (what <c>Consume(CancellationToken)</c> does internally).</summary>
     private const int ConsumeTimeoutMs = 100;
 
+    private static readonly TimeSpan s_giveUpMargin = TimeSpan.FromSeconds(5);
+
     private static FrameMessages? s_messages;
 
     public string Name => "kafka-bare-consume";
@@ -81,7 +83,8 @@ internal sealed class KafkaBareConsumeScenario : IScenario
             gate.Wait();
             // Assigned only now: fetching starts with the assignment, so nothing is prefetched before the window opens.
             consumer.Assign(partitions);
-            var giveUp = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+            // Give up before the harness does, so this thread has left the consumer when the run is aborted and disposes it.
+            var giveUp = Stopwatch.GetTimestamp() + (long)((timeout - s_giveUpMargin).TotalSeconds * Stopwatch.Frequency);
             long n = 0, b = 0, sum = 0;
             while (n < count)
             {
@@ -89,7 +92,7 @@ internal sealed class KafkaBareConsumeScenario : IScenario
                 {
                     if (Stopwatch.GetTimestamp() > giveUp)
                     {
-                        break;
+                        throw new TimeoutException($"received {n:N0} of {count:N0} messages before giving up.");
                     }
 
                     continue;
@@ -101,10 +104,7 @@ internal sealed class KafkaBareConsumeScenario : IScenario
                 sum += value[0] + value[^1];
             }
 
-            if (n == count)
-            {
-                signal.Complete(Stopwatch.GetTimestamp());
-            }
+            signal.Complete(Stopwatch.GetTimestamp());
 
             // Read by the main thread after it has joined this one.
             (consumed, bytes, checksum) = (n, b, sum);
