@@ -81,6 +81,9 @@ internal sealed record ScenarioSummary
     /// <summary>Events (or round trips) per second over the measured part of each run.</summary>
     public required RunStatistics EventsPerSecond { get; init; }
 
+    /// <summary><see cref="ScenarioRunResult.OtherRates"/> over the runs, by name (the names every run reported).</summary>
+    public required IReadOnlyDictionary<string, RunStatistics> OtherRates { get; init; }
+
     /// <summary>Each latency figure's statistics over the runs, in ns (latency scenarios only).</summary>
     public LatencyStatistics? Latency { get; init; }
 
@@ -111,6 +114,9 @@ internal sealed record ScenarioSummary
         return new ScenarioSummary
         {
             EventsPerSecond = Statistics(runs, r => r.EventsPerSecond),
+            OtherRates = runs[0].OtherRates.Keys
+                .Where(name => runs.All(r => r.OtherRates.ContainsKey(name)))
+                .ToDictionary(name => name, name => Statistics(runs, r => r.OtherRates[name]), StringComparer.Ordinal),
             Latency = latencies.Length == runs.Count ? LatencyStatistics.Of(latencies) : null,
             BytesPerEvent = Statistics(runs, r => r.BytesPerEvent),
             MaxAllocatedBytes = runs.Max(r => r.AllocatedBytes),

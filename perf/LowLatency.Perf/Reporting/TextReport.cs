@@ -92,7 +92,7 @@ internal static class TextReport
         writer.WriteLine();
         writer.WriteLine(string.Create(
             s_culture,
-            $"{$"throughput, M events/s ({report.Options.Runs} runs)",-34}{"median",8}{"min",8}{"max",8}{"spread",9}  {"vs baseline",-22}{"B/event",8}{"hot B",11}{"GC 0/1/2",10}{"others",8}  wait"));
+            $"{$"throughput, M events/s ({report.Options.Runs} runs)",-34}{"median",8}{"min",8}{"max",8}{"spread",9}  {"vs baseline",-22}{"B/event",8}{"hot B",14}{"GC 0/1/2",10}{"others",8}  wait"));
         foreach (var scenario in scenarios)
         {
             if (scenario.Summary is not { } s)
@@ -106,7 +106,11 @@ internal static class TextReport
             var eps = s.EventsPerSecond;
             writer.WriteLine(string.Create(
                 s_culture,
-                $"{scenario.Name,-34}{eps.Median / 1e6,8:F1}{eps.Min / 1e6,8:F1}{eps.Max / 1e6,8:F1}{Spread(eps),9}  {vs,-22}{BytesPerEvent(s),8}{s.MaxHotThreadAllocatedBytes,11:N0}{Gc(s.TotalGc),10}{Others(scenario),8}  {s.WaitStrategy}"));
+                $"{scenario.Name,-34}{Millions(eps.Median),8}{Millions(eps.Min),8}{Millions(eps.Max),8}{Spread(eps),9}  {vs,-22}{BytesPerEvent(s),8}{s.MaxHotThreadAllocatedBytes,14:N0}{Gc(s.TotalGc),10}{Others(scenario),8}  {s.WaitStrategy}"));
+            foreach (var (name, rate) in s.OtherRates)
+            {
+                writer.WriteLine(string.Create(s_culture, $"{"  + " + name,-34}{Millions(rate.Median),8}{Millions(rate.Min),8}{Millions(rate.Max),8}{Spread(rate),9}"));
+            }
         }
     }
 
@@ -145,7 +149,7 @@ internal static class TextReport
         var common = string.Create(s_culture, $"{run.AllocatedBytes:N0} B allocated, GC {Gc(run.Gc)}");
         return kind == ScenarioKind.Latency && run.Latency is { } l
             ? string.Create(s_culture, $"p50 {l.P50:N0} ns, p99 {l.P99:N0} ns, p99.99 {l.P9999:N0} ns, max {l.Max:N0} ns; {common}")
-            : string.Create(s_culture, $"{run.EventsPerSecond / 1e6:F1} M events/s in {run.ElapsedSeconds:F3} s; {common}");
+            : string.Create(s_culture, $"{Millions(run.EventsPerSecond)} M events/s in {run.ElapsedSeconds:F3} s{OtherRates(run.OtherRates, r => r)}; {common}");
     }
 
     /// <summary>A scenario's summary, for the line printed when it finishes.</summary>
@@ -155,8 +159,19 @@ internal static class TextReport
         var eps = summary.EventsPerSecond;
         return kind == ScenarioKind.Latency && summary.Latency is { } l
             ? string.Create(s_culture, $"p50 {l.P50.Median:N0} ns, p99 {l.P99.Median:N0} ns, p99.9 {l.P999.Median:N0} ns, p99.99 {l.P9999.Median:N0} ns (medians of {l.P50.Runs} runs)")
-            : string.Create(s_culture, $"median {eps.Median / 1e6:F1} M events/s (min {eps.Min / 1e6:F1}, max {eps.Max / 1e6:F1}, spread {Spread(eps)})");
+            : string.Create(s_culture, $"median {Millions(eps.Median)} M events/s (min {Millions(eps.Min)}, max {Millions(eps.Max)}, spread {Spread(eps)}){OtherRates(summary.OtherRates, r => r.Median)}");
     }
+
+    /// <summary>Events/s in millions with three significant digits below 10 M (Kafka runs at fractions of a million), one decimal above.</summary>
+    private static string Millions(double eventsPerSecond)
+    {
+        var millions = eventsPerSecond / 1e6;
+        return millions.ToString(millions >= 10 ? "F1" : millions >= 1 ? "F2" : "F3", s_culture);
+    }
+
+    /// <summary>" (produce 0.312 M/s)" for a run's or a summary's other rates; empty when there are none.</summary>
+    private static string OtherRates<T>(IReadOnlyDictionary<string, T> rates, Func<T, double> perSecond) =>
+        rates.Count == 0 ? "" : $" ({string.Join(", ", rates.Select(r => $"{r.Key} {Millions(perSecond(r.Value))} M/s"))})";
 
     /// <summary>Lists the scenarios for <c>--list</c>.</summary>
     public static void WriteList(ScenarioRegistry registry, TextWriter writer)

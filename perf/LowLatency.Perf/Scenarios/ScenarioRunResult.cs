@@ -24,6 +24,13 @@ internal sealed record ScenarioRunResult
     /// <summary>Events per second over the measured part.</summary>
     public double EventsPerSecond => ElapsedSeconds > 0 ? Events / ElapsedSeconds : 0;
 
+    /// <summary>
+    /// Rates per second the run measured besides <see cref="EventsPerSecond"/>, by name, e.g. <c>produce</c>: how fast the
+    /// Kafka scenarios filled their topic before the measured consume. Reported beside the main rate, never compared
+    /// with a baseline. Default: none.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> OtherRates { get; init; } = new Dictionary<string, double>();
+
     /// <summary>The latency histogram's summary in nanoseconds (latency scenarios only).</summary>
     public LatencySummary? Latency { get; init; }
 
