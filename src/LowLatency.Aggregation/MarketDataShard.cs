@@ -205,8 +205,17 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
         }
     }
 
-    /// <summary>Flushes the open candles when the processor stops (end of a replay, shutdown).</summary>
-    public void OnShutdown() => _candles.FlushAll(ref _router);
+    /// <summary>Closes and emits the open candles when the processor stops (end of a replay), unless <see cref="FlushOnShutdown"/> is off.</summary>
+    public void OnShutdown()
+    {
+        if (FlushOnShutdown)
+        {
+            _candles.FlushAll(ref _router);
+        }
+    }
+
+    /// <summary>Whether the open candles are closed and emitted when the processor stops (default true; see the pipeline's option).</summary>
+    public bool FlushOnShutdown { get; init; } = true;
 
     /// <summary>Remembers the partition the symbol's trades come from (a symbol is expected to stay on one).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -37,6 +37,13 @@ public sealed record MarketDataPipelineOptions
 
     /// <summary>Source partition indexes the commit marks cover, 0 to this - 1. Default 1,024.</summary>
     public int PartitionCapacity { get; init; } = 1024;
+
+    /// <summary>
+    /// Whether <see cref="MarketDataPipeline.Complete"/> closes and emits the candles still open (default true: the end
+    /// of a replay is the end of the data). A daemon that commits its source turns it off: its open candles are
+    /// rebuilt from the committed offset after a restart, and emitting them now would write incomplete candles.
+    /// </summary>
+    public bool FlushOpenCandlesOnShutdown { get; init; } = true;
 }
 
 /// <summary>
@@ -76,7 +83,10 @@ public sealed class MarketDataPipeline : IDisposable
         {
             shards[i] = _input.HandleEventsWith(
                 new MarketDataShard<RingShardOutput>(
-                    i, shards.Length, new RingShardOutput(Output.RingBuffer), Options.Candles, Options.Alerts, Options.CommitMarks, Options.PartitionCapacity),
+                    i, shards.Length, new RingShardOutput(Output.RingBuffer), Options.Candles, Options.Alerts, Options.CommitMarks, Options.PartitionCapacity)
+                {
+                    FlushOnShutdown = Options.FlushOpenCandlesOnShutdown,
+                },
                 new EventProcessorOptions { ThreadName = $"shard-{i}", Cpu = Options.Pin ? (i + 1) % cores : null });
         }
 
@@ -114,8 +124,12 @@ public sealed class MarketDataPipeline : IDisposable
         _input.Start();
     }
 
-    /// <summary>Decodes one frame into the input ring (several slots for a chunked depth message) and publishes it.</summary>
-    public void Publish(ReadOnlySpan<byte> json, long receiveTimeNs, long position)
+    /// <summary>
+    /// Decodes one Binance JSON frame into the input ring (several slots for a chunked depth message) and publishes it.
+    /// A frame the decoder rejects is published as <see cref="MarketEventKind.Invalid"/> (counted by the shards) and
+    /// its result returned, so a source can dead-letter it.
+    /// </summary>
+    public DecodeResult Publish(ReadOnlySpan<byte> json, long receiveTimeNs, long position)
     {
         var cursor = default(DepthCursor);
         DecodeResult result;
@@ -140,6 +154,7 @@ public sealed class MarketDataPipeline : IDisposable
         }
 
         Messages++;
+        return result;
     }
 
     /// <summary>

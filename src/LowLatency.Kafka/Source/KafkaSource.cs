@@ -1,0 +1,444 @@
+using Confluent.Kafka;
+using LowLatency.Codecs.Binance;
+using LowLatency.Engine;
+using LowLatency.Market;
+using LowLatency.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace LowLatency.Kafka.Source;
+
+/// <summary>
+/// Consumes Kafka topics in a consumer group into a <see cref="MarketDataPipeline"/> and commits only what the pipeline
+/// has durably written: one thread (<see cref="Run"/>) consumes, decodes straight into the input ring, pauses the
+/// partitions while the ring is full, sends commit marks through the pipeline (<see cref="CommitWatermark"/>) and
+/// stores the offsets a completed mark allows; librdkafka commits stored offsets in the background, and synchronously
+/// at a rebalance and at shutdown.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Delivery is at least once: after a crash the group resumes from the last commit, which is never past the first
+/// offset of a candle not yet written, so every candle is rebuilt whole, and outputs keyed by symbol, interval and open
+/// time make the replayed ones idempotent downstream.
+/// </para>
+/// <para>
+/// Allocation: message values are copied by our deserializer into one reused buffer (Confluent's byte-array
+/// deserializer would allocate a copy per message); Confluent still allocates its result objects per message, which is
+/// outside the engine's code. Decoding and publishing allocate nothing.
+/// </para>
+/// </remarks>
+public sealed partial class KafkaSource : IDisposable
+{
+    private readonly KafkaSourceOptions _options;
+    private readonly MarketDataPipeline _pipeline;
+    private readonly CommitWatermark _watermark;
+    private readonly ILogger _log;
+    private readonly FrameBuffer _frame = new();
+    private readonly IConsumer<Ignore, int> _consumer;
+    private readonly Dictionary<TopicPartition, int> _partitionIndex = [];
+    private readonly List<TopicPartition> _partitions = []; // by index
+    private readonly long[] _nextOffsets;   // [index]: offset after the last one published; NoOffset if none
+    private readonly long[] _storedOffsets; // [index]: the offset last stored for commit
+    private readonly long[] _committable;
+    private readonly Dictionary<string, FrameFormat> _formats;
+    private IProducer<byte[]?, byte[]>? _deadLetters;
+    private int _deadLettersSinceMark;
+    private long _nextMarkTicks;
+    private bool _paused;
+    private bool _closing;
+    private string? _lastTopic;
+    private int _lastPartition = -1;
+    private int _lastIndex = -1;
+
+    /// <summary>Creates the consumer and subscribes; nothing is consumed until <see cref="Run"/>.</summary>
+    public KafkaSource(KafkaSourceOptions options, MarketDataPipeline pipeline, CommitWatermark watermark, ILogger? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(pipeline);
+        ArgumentNullException.ThrowIfNull(watermark);
+        if (options.Topics.Count == 0)
+        {
+            throw new ArgumentException("At least one topic is needed.", nameof(options));
+        }
+
+        _options = options;
+        _pipeline = pipeline;
+        _watermark = watermark;
+        _log = log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        _formats = new Dictionary<string, FrameFormat>(options.Topics, StringComparer.Ordinal);
+        _nextOffsets = new long[watermark.PartitionCapacity];
+        _storedOffsets = new long[watermark.PartitionCapacity];
+        _committable = new long[watermark.PartitionCapacity];
+        _nextOffsets.AsSpan().Fill(CommitWatermark.NoOffset);
+        _storedOffsets.AsSpan().Fill(CommitWatermark.NoOffset);
+
+        LibRdKafka.EnsureResolvable();
+        var config = new ConsumerConfig(new Dictionary<string, string>(options.Config))
+        {
+            BootstrapServers = options.BootstrapServers,
+            GroupId = options.GroupId,
+            EnableAutoCommit = true,         // commits what StoreOffset stored, in the background
+            AutoCommitIntervalMs = 1_000,
+            EnableAutoOffsetStore = false,   // only completed commit marks store offsets
+            AutoOffsetReset = options.AutoOffsetReset == "latest" ? Confluent.Kafka.AutoOffsetReset.Latest : Confluent.Kafka.AutoOffsetReset.Earliest,
+            SessionTimeoutMs = options.SessionTimeoutMs,
+            EnablePartitionEof = false,
+        };
+        _consumer = new ConsumerBuilder<Ignore, int>(config)
+            .SetValueDeserializer(_frame)
+            .SetPartitionsAssignedHandler((_, assigned) => OnAssigned(assigned))
+            .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked))
+            .SetPartitionsLostHandler((_, lost) => OnLost(lost))
+            .SetErrorHandler((_, error) => LogKafkaError(error.Code, error.Reason, error.IsFatal))
+            .Build();
+        _consumer.Subscribe(options.Topics.Keys);
+    }
+
+    /// <summary>Messages consumed and published.</summary>
+    public long Messages { get; private set; }
+
+    /// <summary>Messages the decoders rejected (published as invalid events and dead-lettered).</summary>
+    public long Rejected { get; private set; }
+
+    /// <summary>Messages sent to the dead-letter topic.</summary>
+    public long DeadLettered { get; private set; }
+
+    /// <summary>Times the partitions were paused because the input ring was full.</summary>
+    public long Pauses { get; private set; }
+
+    /// <summary>Completed commit marks whose offsets were stored.</summary>
+    public long Commits { get; private set; }
+
+    /// <summary>Whether the partitions are paused now.</summary>
+    public bool IsPaused => _paused;
+
+    /// <summary>The partitions assigned now (a copy).</summary>
+    public IReadOnlyList<TopicPartition> Assignment => [.. _consumer.Assignment];
+
+    /// <summary>
+    /// Consumes until <paramref name="stop"/> is cancelled, then drains: a last commit mark, a synchronous commit, and
+    /// the consumer leaves the group. Call on the thread that owns the source (one thread only).
+    /// </summary>
+    public void Run(CancellationToken stop)
+    {
+        _nextMarkTicks = Environment.TickCount64 + (long)_options.CommitInterval.TotalMilliseconds;
+        while (!stop.IsCancellationRequested)
+        {
+            ApplyBackpressure();
+            ConsumeResult<Ignore, int>? result;
+            try
+            {
+                result = _consumer.Consume(_paused ? 10 : 100);
+            }
+            catch (ConsumeException e)
+            {
+                LogConsumeError(e.Error.Code, e.Error.Reason);
+                continue;
+            }
+
+            if (result is not null && !result.IsPartitionEOF)
+            {
+                Publish(result);
+            }
+
+            if (Environment.TickCount64 >= _nextMarkTicks)
+            {
+                BeginMark();
+                _nextMarkTicks = Environment.TickCount64 + (long)_options.CommitInterval.TotalMilliseconds;
+            }
+
+            StoreCompletedMarks();
+        }
+
+        _closing = true;
+        CommitEverythingDrained("shutdown");
+        _consumer.Close();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _consumer.Dispose();
+        _deadLetters?.Dispose();
+    }
+
+    private void Publish(ConsumeResult<Ignore, int> result)
+    {
+        var index = IndexOf(result.Topic, result.Partition.Value);
+        var offset = result.Offset.Value;
+        var position = SourcePosition.Compose(index, offset);
+        var frame = result.Message.Value < 0 ? ReadOnlySpan<byte>.Empty : _frame.Buffer.AsSpan(0, result.Message.Value);
+
+        // One format today (Binance JSON); the topic map decides as more arrive.
+        var decoded = _pipeline.Publish(frame, WallClock.UnixNanoseconds(), position);
+        _nextOffsets[index] = offset + 1;
+        Messages++;
+        if (!decoded.IsSuccess)
+        {
+            Rejected++;
+            DeadLetter(result, frame, decoded);
+        }
+    }
+
+    /// <summary>The dense index of a topic-partition; the last one is cached (a consumer reads runs from one partition).</summary>
+    private int IndexOf(string topic, int partition)
+    {
+        if (partition == _lastPartition && string.Equals(topic, _lastTopic, StringComparison.Ordinal))
+        {
+            return _lastIndex;
+        }
+
+        var index = IndexOf(new TopicPartition(topic, partition));
+        _lastTopic = topic;
+        _lastPartition = partition;
+        _lastIndex = index;
+        return index;
+    }
+
+    private int IndexOf(TopicPartition partition)
+    {
+        if (_partitionIndex.TryGetValue(partition, out var index))
+        {
+            return index;
+        }
+
+        // Indexes are never reused for another partition, so positions of different partitions never mix.
+        if (_partitions.Count == _watermark.PartitionCapacity)
+        {
+            throw new InvalidOperationException(
+                $"More than {_watermark.PartitionCapacity} partitions seen; raise the partition capacity of the commit watermark.");
+        }
+
+        index = _partitions.Count;
+        _partitions.Add(partition);
+        _partitionIndex.Add(partition, index);
+        return index;
+    }
+
+    private void ApplyBackpressure()
+    {
+        var occupancy = _pipeline.InputOccupancy;
+        if (!_paused && occupancy >= _options.PauseAtOccupancy)
+        {
+            _consumer.Pause(_consumer.Assignment);
+            _paused = true;
+            Pauses++;
+        }
+        else if (_paused && occupancy <= _options.ResumeAtOccupancy)
+        {
+            _consumer.Resume(_consumer.Assignment);
+            _paused = false;
+        }
+    }
+
+    /// <summary>Opens a commit mark at the current read positions and sends it through the pipeline.</summary>
+    private long BeginMark()
+    {
+        if (_deadLettersSinceMark > 0)
+        {
+            // A dead-lettered message's offset may be committed only once its copy is in the dead-letter topic.
+            _deadLetters!.Flush(_options.DrainTimeout);
+            _deadLettersSinceMark = 0;
+        }
+
+        var id = _watermark.BeginMark(_nextOffsets.AsSpan(0, _partitions.Count));
+        if (id != 0)
+        {
+            _pipeline.PublishControl(ControlKind.CommitMark, id);
+        }
+
+        return id;
+    }
+
+    /// <summary>Stores the offsets of every completed mark; librdkafka commits them.</summary>
+    private void StoreCompletedMarks()
+    {
+        while (_watermark.TryComplete(_committable) != 0)
+        {
+            Commits++;
+            for (var i = 0; i < _partitions.Count; i++)
+            {
+                var offset = _committable[i];
+                if (offset > _storedOffsets[i])
+                {
+                    try
+                    {
+                        _consumer.StoreOffset(new TopicPartitionOffset(_partitions[i], offset));
+                        _storedOffsets[i] = offset;
+                    }
+                    catch (KafkaException)
+                    {
+                        // Not assigned any more: its new owner resumes from the last commit.
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Sends a mark, waits until the pipeline has written everything before it, stores and commits.</summary>
+    private void CommitEverythingDrained(string why)
+    {
+        var deadline = Environment.TickCount64 + (long)_options.DrainTimeout.TotalMilliseconds;
+        long id;
+        while ((id = BeginMark()) == 0)
+        {
+            StoreCompletedMarks(); // the pending marks complete first
+            if (Environment.TickCount64 > deadline)
+            {
+                LogDrainTimeout(why, _options.DrainTimeout);
+                return;
+            }
+
+            Thread.Yield();
+        }
+
+        while (_watermark.Completed < id)
+        {
+            StoreCompletedMarks();
+            if (Environment.TickCount64 > deadline)
+            {
+                LogDrainTimeout(why, _options.DrainTimeout);
+                return;
+            }
+
+            Thread.Sleep(1);
+        }
+
+        StoreCompletedMarks();
+        try
+        {
+            _consumer.Commit();
+        }
+        catch (KafkaException e) when (e.Error.Code is ErrorCode.Local_NoOffset)
+        {
+            // Nothing stored since the last commit.
+        }
+        catch (KafkaException e)
+        {
+            LogCommitFailed(why, e.Error.Code, e.Error.Reason);
+        }
+    }
+
+    private void OnAssigned(List<TopicPartition> assigned)
+    {
+        foreach (var partition in assigned)
+        {
+            var index = IndexOf(partition);
+            _nextOffsets[index] = CommitWatermark.NoOffset;
+            _storedOffsets[index] = CommitWatermark.NoOffset;
+        }
+
+        _lastPartition = -1;
+        LogAssigned(assigned.Count, string.Join(", ", assigned));
+    }
+
+    private void OnRevoked(List<TopicPartitionOffset> revoked)
+    {
+        // Called inside Consume, on the source's thread: commit what the pipeline has written, then let the shards drop
+        // the open state of the partitions' symbols (their next owner rebuilds it from this commit).
+        if (!_closing)
+        {
+            CommitEverythingDrained("rebalance");
+        }
+
+        Forget(revoked.Select(r => r.TopicPartition));
+        LogRevoked(revoked.Count);
+    }
+
+    private void OnLost(List<TopicPartitionOffset> lost)
+    {
+        // Lost, not revoked: another member may own them already, so nothing may be committed for them.
+        Forget(lost.Select(l => l.TopicPartition));
+        LogLost(lost.Count);
+    }
+
+    private void Forget(IEnumerable<TopicPartition> partitions)
+    {
+        foreach (var partition in partitions)
+        {
+            if (_partitionIndex.TryGetValue(partition, out var index))
+            {
+                _pipeline.PublishControl(ControlKind.PartitionRevoked, index);
+                _nextOffsets[index] = CommitWatermark.NoOffset;
+                _storedOffsets[index] = CommitWatermark.NoOffset;
+            }
+        }
+
+        _lastPartition = -1;
+        if (_paused)
+        {
+            _paused = false; // a new assignment starts unpaused
+        }
+    }
+
+    private void DeadLetter(ConsumeResult<Ignore, int> result, ReadOnlySpan<byte> frame, DecodeResult decoded)
+    {
+        if (_options.DeadLetterTopic is null)
+        {
+            return;
+        }
+
+        _deadLetters ??= new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig(new Dictionary<string, string>(_options.Config))
+        {
+            BootstrapServers = _options.BootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+        }).Build();
+
+        var headers = new Headers
+        {
+            { "lowlatency.reason", System.Text.Encoding.UTF8.GetBytes(decoded.ToString()) },
+            { "lowlatency.topic", System.Text.Encoding.UTF8.GetBytes(result.Topic) },
+            { "lowlatency.partition", BitConverter.GetBytes(result.Partition.Value) },
+            { "lowlatency.offset", BitConverter.GetBytes(result.Offset.Value) },
+        };
+        _deadLetters.Produce(_options.DeadLetterTopic, new Message<byte[]?, byte[]> { Value = frame.ToArray(), Headers = headers });
+        _deadLettersSinceMark++;
+        DeadLettered++;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Kafka: {Count} partition(s) assigned: {Partitions}")]
+    private partial void LogAssigned(int count, string partitions);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Kafka: {Count} partition(s) revoked after a commit of what was written")]
+    private partial void LogRevoked(int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: {Count} partition(s) lost (no commit possible); their new owner resumes from the last commit")]
+    private partial void LogLost(int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: {Code}: {Reason} (fatal: {Fatal}); librdkafka retries with backoff")]
+    private partial void LogKafkaError(ErrorCode code, string reason, bool fatal);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: consume failed: {Code}: {Reason}")]
+    private partial void LogConsumeError(ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Kafka: the pipeline did not drain within {Timeout} at {Why}; committing only what completed (the rest is replayed)")]
+    private partial void LogDrainTimeout(string why, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: commit at {Why} failed: {Code}: {Reason} (the stored offsets are committed later; at worst replayed)")]
+    private partial void LogCommitFailed(string why, ErrorCode code, string reason);
+
+    /// <summary>
+    /// The value deserializer: copies the message into one reused buffer and returns its length (-1 for a null value).
+    /// Valid until the next Consume, which is when the frame has been decoded into the ring.
+    /// </summary>
+    private sealed class FrameBuffer : IDeserializer<int>
+    {
+        public byte[] Buffer { get; private set; } = new byte[64 * 1024];
+
+        public int Deserialize(ReadOnlySpan<byte> data, bool isNull, SerializationContext context)
+        {
+            if (isNull)
+            {
+                return -1;
+            }
+
+            if (data.Length > Buffer.Length)
+            {
+                Buffer = new byte[Math.Max(data.Length, Buffer.Length * 2)]; // grows to the largest message, bounded by fetch.max.bytes
+            }
+
+            data.CopyTo(Buffer);
+            return data.Length;
+        }
+    }
+}

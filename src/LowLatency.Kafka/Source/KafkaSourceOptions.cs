@@ -1,0 +1,45 @@
+namespace LowLatency.Kafka.Source;
+
+/// <summary>How a topic's messages are decoded.</summary>
+public enum FrameFormat
+{
+    /// <summary>Binance JSON, raw payload or the combined-stream wrapper (<c>raw_trades</c>, <c>raw_klines</c>, <c>raw_tickers</c>).</summary>
+    BinanceJson,
+}
+
+/// <summary>Options of a <see cref="KafkaSource"/>; every default is documented where it is declared.</summary>
+public sealed record KafkaSourceOptions
+{
+    /// <summary><c>bootstrap.servers</c>. Required.</summary>
+    public required string BootstrapServers { get; init; }
+
+    /// <summary>The consumer group; instances in one group split the partitions. Default <c>lowlatency</c>.</summary>
+    public string GroupId { get; init; } = "lowlatency";
+
+    /// <summary>The topics to consume and how each is decoded. Required, at least one.</summary>
+    public required IReadOnlyDictionary<string, FrameFormat> Topics { get; init; }
+
+    /// <summary>How often a commit mark is sent through the pipeline (each completed mark stores offsets). Default 1 s.</summary>
+    public TimeSpan CommitInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Input-ring occupancy at which the source pauses its partitions. Default 0.75.</summary>
+    public double PauseAtOccupancy { get; init; } = 0.75;
+
+    /// <summary>Occupancy at which paused partitions resume. Default 0.25.</summary>
+    public double ResumeAtOccupancy { get; init; } = 0.25;
+
+    /// <summary>Where a group without a committed offset starts: <c>earliest</c> (default) or <c>latest</c>.</summary>
+    public string AutoOffsetReset { get; init; } = "earliest";
+
+    /// <summary><c>session.timeout.ms</c>: how long the group waits for a silent member. Default 10,000.</summary>
+    public int SessionTimeoutMs { get; init; } = 10_000;
+
+    /// <summary>Where rejected messages go, with the reason in headers; null drops them after counting. Default <c>lowlatency.dead_letter</c>.</summary>
+    public string? DeadLetterTopic { get; init; } = "lowlatency.dead_letter";
+
+    /// <summary>How long a commit at a rebalance or at shutdown waits for the pipeline to drain. Default 30 s.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Further librdkafka settings for the consumer (and the dead-letter producer), e.g. security.</summary>
+    public IReadOnlyDictionary<string, string> Config { get; init; } = new Dictionary<string, string>();
+}
