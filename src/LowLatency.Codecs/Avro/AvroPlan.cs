@@ -134,6 +134,9 @@ public sealed class AvroPlan
         return status != AvroStatus.Ok ? status : reader.IsAtEnd ? AvroStatus.Ok : AvroStatus.TrailingBytes;
     }
 
+    /// <summary>Whether a datum of the root schema may encode to zero bytes (so counts of them are not bounded by bytes).</summary>
+    internal bool RootCanBeEmpty => _code[Root].CanBeEmpty;
+
     internal AvroSchema SchemaOf(int node) => _schemas[node];
 
     internal AvroType TypeOf(int node) => _code[node].Type;
