@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Text;
 using LowLatency.Codecs.Binance;
 
 namespace LowLatency.Codecs.Avro;
@@ -11,46 +13,25 @@ namespace LowLatency.Codecs.Avro;
 internal static class AssetPriceText
 {
     private const long NsPerMs = 1_000_000;
+    private static readonly SearchValues<byte> s_uuidCharacters = SearchValues.Create("0123456789abcdefABCDEF-"u8);
     private const long NsPerSecond = 1_000_000_000;
     private const long SecondsPerDay = 86_400;
 
     /// <summary>The longest ISO-8601 text <see cref="TryFormatIso8601"/> writes (<c>yyyy-MM-ddTHH:mm:ss.fffffffffZ</c>).</summary>
     public const int MaxIso8601Length = 30;
 
+    /// <summary>An integer <c>-?[0-9]+</c>; <see cref="DecodeStatus.Overflow"/> beyond 64 bits.</summary>
     public static DecodeStatus TryParseInteger(ReadOnlySpan<byte> text, out long value)
     {
+        if (text.Length > 0 && text[0] != (byte)'+' && Utf8Parser.TryParse(text, out value, out var consumed) && consumed == text.Length)
+        {
+            return DecodeStatus.Ok;
+        }
+
+        // Utf8Parser also fails on overflow: digits alone that did not parse are too large.
         value = 0;
-        var negative = text.Length > 0 && text[0] == (byte)'-';
-        var i = negative ? 1 : 0;
-        if (i == text.Length)
-        {
-            return DecodeStatus.WrongType;
-        }
-
-        ulong magnitude = 0;
-        for (; i < text.Length; i++)
-        {
-            var d = (uint)(text[i] - '0');
-            if (d > 9)
-            {
-                return DecodeStatus.WrongType;
-            }
-
-            if (magnitude > (ulong.MaxValue - d) / 10)
-            {
-                return DecodeStatus.Overflow;
-            }
-
-            magnitude = (magnitude * 10) + d;
-        }
-
-        if (magnitude > (negative ? (ulong)long.MaxValue + 1 : long.MaxValue))
-        {
-            return DecodeStatus.Overflow;
-        }
-
-        value = negative ? (long)(0 - magnitude) : (long)magnitude;
-        return DecodeStatus.Ok;
+        var digits = text.Length > 0 && text[0] == (byte)'-' ? text[1..] : text;
+        return !digits.IsEmpty && digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0 ? DecodeStatus.Overflow : DecodeStatus.WrongType;
     }
 
     public static DecodeStatus TryParseBoolean(ReadOnlySpan<byte> text, out bool value)
@@ -71,24 +52,10 @@ internal static class AssetPriceText
         return System.Text.Ascii.EqualsIgnoreCase(text, "false"u8) ? DecodeStatus.Ok : DecodeStatus.WrongType;
     }
 
-    public static bool IsUuid(ReadOnlySpan<byte> text)
-    {
-        if (text.Length != 36)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < text.Length; i++)
-        {
-            var ok = i is 8 or 13 or 18 or 23 ? text[i] == (byte)'-' : char.IsAsciiHexDigit((char)text[i]);
-            if (!ok)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>Whether <paramref name="text"/> is a UUID in its 8-4-4-4-12 hex form (vectorised: hex or dash everywhere, dashes exactly at 8, 13, 18, 23).</summary>
+    public static bool IsUuid(ReadOnlySpan<byte> text) =>
+        text.Length == 36 && text[8] == (byte)'-' && text[13] == (byte)'-' && text[18] == (byte)'-' && text[23] == (byte)'-' &&
+        text.IndexOfAnyExcept(s_uuidCharacters) < 0 && text.Count((byte)'-') == 4;
 
     /// <summary>A time as ns since the epoch, from ms-since-epoch digits or ISO-8601.</summary>
     public static DecodeStatus TryParseTime(ReadOnlySpan<byte> text, out long ns)

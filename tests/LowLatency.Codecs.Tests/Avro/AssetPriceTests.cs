@@ -265,6 +265,32 @@ public sealed class AssetPriceTests
     public void TryParseTime_BadText_Status(string text, DecodeStatus expected) =>
         Assert.Equal(expected, AssetPriceText.TryParseTime(Encoding.ASCII.GetBytes(text), out _));
 
+    [Theory]
+    [InlineData("0", DecodeStatus.Ok, 0L)]
+    [InlineData("-42", DecodeStatus.Ok, -42L)]
+    [InlineData("9223372036854775807", DecodeStatus.Ok, long.MaxValue)]
+    [InlineData("-9223372036854775808", DecodeStatus.Ok, long.MinValue)]
+    [InlineData("9223372036854775808", DecodeStatus.Overflow, 0L)]
+    [InlineData("+5", DecodeStatus.WrongType, 0L)]
+    [InlineData("-", DecodeStatus.WrongType, 0L)]
+    [InlineData("1e3", DecodeStatus.WrongType, 0L)]
+    [InlineData(" 1", DecodeStatus.WrongType, 0L)]
+    public void TryParseInteger_Text_StatusAndValue(string text, DecodeStatus status, long value)
+    {
+        Assert.Equal(status, AssetPriceText.TryParseInteger(Encoding.ASCII.GetBytes(text), out var parsed));
+        Assert.Equal(value, parsed);
+    }
+
+    [Theory]
+    [InlineData("aa3afd44-8119-4565-809b-9df75d6ddab0", true)]
+    [InlineData("AA3AFD44-8119-4565-809B-9DF75D6DDAB0", true)]
+    [InlineData("aa3afd44-8119-4565-809b-9df75d6ddab", false)]
+    [InlineData("aa3afd44-8119-4565-809b-9df75d6ddabg", false)]
+    [InlineData("aa3afd44-8119-4565-809b-9df75d6dda-0", false)]
+    [InlineData("aa3afd4448119-4565-809b-9df75d6ddab0", false)]
+    public void IsUuid_Text_HexWithDashesAtTheirPlaces(string text, bool expected) =>
+        Assert.Equal(expected, AssetPriceText.IsUuid(Encoding.ASCII.GetBytes(text)));
+
     [Fact]
     public void TryFormatIso8601_Times_RoundTripExactly()
     {
