@@ -307,6 +307,46 @@ public sealed class AvroBinaryTests
     }
 
     [Fact]
+    public void AvroWriter_CandleRecordFieldByField_SameBytesAsGenericEncoderAndNoAllocation()
+    {
+        // The shape of a derived-topic record (a closed candle with an optional alert): the fast path a sink uses.
+        var plan = AvroPlan.Compile(AvroSchema.Parse("""
+            {"type":"record","name":"candle","namespace":"lowlatency.derived","fields":[
+              {"name":"symbol","type":"string"},
+              {"name":"open_time","type":{"type":"long","logicalType":"timestamp-millis"}},
+              {"name":"open","type":"string"},{"name":"close","type":"string"},
+              {"name":"trades","type":"long"},{"name":"closed","type":"boolean"},
+              {"name":"change","type":"double"},
+              {"name":"alert","type":["null",{"type":"enum","name":"Alert","symbols":["SPIKE","DROP"]}]}]}
+            """));
+        var expected = AvroGenericDatum.Write(plan, new Dictionary<string, object?>
+        {
+            ["symbol"] = "BTCUSDT", ["open_time"] = 1723161240000L, ["open"] = "61837.63", ["close"] = "61850.01",
+            ["trades"] = 1234L, ["closed"] = true, ["change"] = 0.0002, ["alert"] = "DROP",
+        });
+        var buffer = new byte[128];
+        var written = 0;
+        void WriteCandle()
+        {
+            var w = new AvroWriter(buffer);
+            w.WriteString("BTCUSDT"u8);
+            w.WriteLong(1723161240000L);
+            w.WriteDecimalString(6183763000000);
+            w.WriteDecimalString(6185001000000);
+            w.WriteLong(1234);
+            w.WriteBoolean(true);
+            w.WriteDouble(0.0002);
+            w.WriteUnionIndex(1);
+            w.WriteEnum(1);
+            written = w.Overflowed ? -1 : w.Position;
+        }
+
+        WriteCandle();
+        Assert.Equal(expected, buffer[..written]);
+        Allocations.AssertNone(WriteCandle, "AvroWriter record");
+    }
+
+    [Fact]
     public void WriteString_Utf16Text_TranscodesWithExactLength()
     {
         var buffer = new byte[64];
