@@ -15,7 +15,9 @@ namespace LowLatency.Codecs.Avro;
 /// Writer schemas are resolved by field name (<see cref="AvroRecordProjection"/>), compiled once when registered: a
 /// writer with the fields in another order, with extra fields (skipped), with <c>bytes</c> or <c>["null","string"]</c>
 /// instead of <c>string</c>, or without the optional fields is read correctly. Framing is fixed per decoder: bare body
-/// (the default writer schema), Confluent (schema id → registered writer, falling back to the default), or
+/// (the default writer schema), Confluent (schema id → registered writer; the default schema is registered under
+/// <c>defaultSchemaId</c>, and an id never registered is rejected as <see cref="DecodeStatus.Unsupported"/>, so a
+/// message of another schema is dead-lettered rather than misread), or
 /// single-object (fingerprint → registered writer; the default schema's fingerprint is registered).
 /// </para>
 /// <para>
@@ -33,14 +35,19 @@ public sealed class AssetPriceDecoder
     private readonly Dictionary<ulong, AvroRecordProjection> _byFingerprint = [];
     private readonly AvroRecordProjection _default;
 
-    /// <summary>Creates a decoder for <paramref name="framing"/>, reading writers of <paramref name="writerSchema"/> by default (<see cref="AssetPriceSchema.Schema"/> when null).</summary>
-    public AssetPriceDecoder(SymbolTable symbols, AvroFraming framing = AvroFraming.Confluent, AvroSchema? writerSchema = null)
+    /// <summary>
+    /// Creates a decoder for <paramref name="framing"/>, reading writers of <paramref name="writerSchema"/> by default
+    /// (<see cref="AssetPriceSchema.Schema"/> when null), registered under Confluent schema id
+    /// <paramref name="defaultSchemaId"/> (default 1, what <see cref="AssetPriceEncoder"/> writes by default).
+    /// </summary>
+    public AssetPriceDecoder(SymbolTable symbols, AvroFraming framing = AvroFraming.Confluent, AvroSchema? writerSchema = null, int defaultSchemaId = 1)
     {
         ArgumentNullException.ThrowIfNull(symbols);
         _symbols = symbols;
         Framing = framing;
         _default = AvroRecordProjection.Create(writerSchema ?? AssetPriceSchema.Schema, AssetPriceSchema.Schema);
         _byFingerprint[_default.WriterPlan.Fingerprint] = _default;
+        _bySchemaId[defaultSchemaId] = _default;
     }
 
     /// <summary>How incoming payloads are framed.</summary>
@@ -83,7 +90,11 @@ public sealed class AssetPriceDecoder
                     return status == AvroStatus.Truncated ? Reasons.ShortConfluent : Reasons.BadMagic;
                 }
 
-                projection = _bySchemaId.GetValueOrDefault(schemaId, _default);
+                if (!_bySchemaId.TryGetValue(schemaId, out projection!))
+                {
+                    return Reasons.UnknownSchemaId;
+                }
+
                 break;
             case AvroFraming.SingleObject:
                 if ((status = SingleObjectFraming.TryRead(payload, out var fingerprint, out body)) != AvroStatus.Ok)
@@ -257,6 +268,7 @@ public sealed class AssetPriceDecoder
         public static readonly DecodeResult BadMagic = new(DecodeStatus.Malformed, "assets: Confluent magic byte is not 0");
         public static readonly DecodeResult ShortSingleObject = new(DecodeStatus.Malformed, "assets: shorter than the single-object header");
         public static readonly DecodeResult BadMarker = new(DecodeStatus.Malformed, "assets: no single-object marker C3 01");
+        public static readonly DecodeResult UnknownSchemaId = new(DecodeStatus.Unsupported, "assets: Confluent schema id not registered");
         public static readonly DecodeResult UnknownFingerprint = new(DecodeStatus.Unsupported, "assets: writer schema fingerprint not registered");
         public static readonly DecodeResult SymbolRejected = new(DecodeStatus.SymbolRejected, "assets: symbol rejected by the symbol table");
 

@@ -91,7 +91,8 @@ public sealed class AssetPriceTests
     [Fact]
     public void Decode_ConfluentFramedRecord_FillsKline()
     {
-        AssertOk(Decode(Confluent(42, Body(Record())), out var evt));
+        Assert.Equal(DecodeStatus.Unsupported, Decode(Confluent(42, Body(Record())), out _).Status); // never registered
+        AssertOk(Decode(Confluent(42, Body(Record())), out var evt, new AssetPriceDecoder(_symbols, defaultSchemaId: 42)));
         AssertStandardRecord(evt);
     }
 
@@ -415,7 +416,7 @@ public sealed class AssetPriceTests
         Assert.Equal(AvroStatus.Ok, ConfluentFraming.TryRead(buffer.AsSpan(0, written), out var schemaId, out _));
         Assert.Equal(5, schemaId);
 
-        AssertOk(Decode(buffer[..written], out var back));
+        AssertOk(Decode(buffer[..written], out var back, new AssetPriceDecoder(_symbols, defaultSchemaId: 5)));
         AssertStandardRecord(back);
 
         var output = new ArrayBufferWriter<byte>(4096);
@@ -478,7 +479,7 @@ public sealed class AssetPriceTests
             }
 
             var decoded = MarketEvent.Create(1);
-            var result = new AssetPriceDecoder(table, c.framing).Decode(buffer.AsSpan(0, written), ref decoded);
+            var result = new AssetPriceDecoder(table, c.framing, defaultSchemaId: 77).Decode(buffer.AsSpan(0, written), ref decoded);
             var expectedEventTime = c.iso ? evt.EventTimeNs : evt.EventTimeNs / Ms * Ms;
             return result.Status == DecodeStatus.Ok
                 && decoded.Kind == MarketEventKind.Kline
