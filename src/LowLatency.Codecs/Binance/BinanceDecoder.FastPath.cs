@@ -436,28 +436,9 @@ public sealed partial class BinanceDecoder
         ulong v = 0;
         var limit = Math.Min(json.Length, p + MaxFastIntegerDigits + 1);
 
-        // Binance's ids and times have 10 to 16 digits: eight at a time while they last (a digit-by-digit loop is one
-        // multiply-add in a dependency chain per digit), then the rest one by one. Two chunks are 16 digits, within
-        // the 18 that cannot overflow.
-        if (limit - p >= 8)
-        {
-            var chunk = BinaryPrimitives.ReadUInt64LittleEndian(json.Slice(p, 8));
-            if (IsEightDigits(chunk))
-            {
-                v = ParseEightDigits(chunk);
-                p += 8;
-                if (limit - p >= 8)
-                {
-                    chunk = BinaryPrimitives.ReadUInt64LittleEndian(json.Slice(p, 8));
-                    if (IsEightDigits(chunk))
-                    {
-                        v = (v * 100_000_000) + ParseEightDigits(chunk);
-                        p += 8;
-                    }
-                }
-            }
-        }
-
+        // Digit by digit: eight at a time (SWAR, as the decimals' fraction is parsed) measured slower here, 105 ns
+        // against 87 ns per trade frame, and a vectorised search for the end of a string lost the same way; the
+        // multiply-add chain of a 10- to 13-digit id or time is short and its branch predictable.
         for (; p < limit; p++)
         {
             var d = (uint)(json[p] - '0');
