@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using LowLatency.Aggregation;
+using LowLatency.Codecs.Avro;
 using LowLatency.Codecs.Binance;
 using LowLatency.Market;
 using LowLatency.Ring;
@@ -39,6 +40,12 @@ public sealed record MarketDataPipelineOptions
     public int PartitionCapacity { get; init; } = 1024;
 
     /// <summary>
+    /// Decoder of <see cref="FrameFormat.AssetPriceAvro"/> frames: Confluent-framed <c>assets</c> records whose writer
+    /// schemas are registered on it. Null (default): a decoder for the embedded schema under schema id 1.
+    /// </summary>
+    public Func<SymbolTable, AssetPriceDecoder>? AssetPriceDecoder { get; init; }
+
+    /// <summary>
     /// Whether <see cref="MarketDataPipeline.Complete"/> closes and emits the candles still open (default true: the end
     /// of a replay is the end of the data). A daemon that commits its source turns it off: its open candles are
     /// rebuilt from the committed offset after a restart, and emitting them now would write incomplete candles.
@@ -50,11 +57,12 @@ public sealed record MarketDataPipelineOptions
 /// The engine's market-data path, wired: frames are decoded in place into the input ring, N pinned
 /// <see cref="MarketDataShard{TOutput}"/>s aggregate them, and what they derive goes to the output ring, whose
 /// handlers (files, console, counters) the caller adds to <see cref="Output"/> before <see cref="Start"/>. One thread
-/// publishes (<see cref="Publish"/>); <see cref="Complete"/> drains everything in order.
+/// publishes (<see cref="Publish(FrameFormat, ReadOnlySpan{byte}, long, long)"/>); <see cref="Complete"/> drains everything in order.
 /// </summary>
 public sealed class MarketDataPipeline : IDisposable
 {
     private readonly BinanceDecoder _decoder;
+    private readonly AssetPriceDecoder _assetDecoder;
     private readonly ValueDisruptor<MarketEvent> _input;
     private readonly ValueRingBuffer<MarketEvent> _ring;
     private readonly long[] _failuresByStatus = new long[Enum.GetValues<DecodeStatus>().Length];
@@ -67,6 +75,7 @@ public sealed class MarketDataPipeline : IDisposable
         Options = options ?? new MarketDataPipelineOptions();
         Symbols = symbols;
         _decoder = new BinanceDecoder(symbols);
+        _assetDecoder = Options.AssetPriceDecoder?.Invoke(symbols) ?? new AssetPriceDecoder(symbols);
         var cores = Environment.ProcessorCount;
 
         // The output ring's handlers always yield: they only have work when candles close.
@@ -129,8 +138,26 @@ public sealed class MarketDataPipeline : IDisposable
     /// A frame the decoder rejects is published as <see cref="MarketEventKind.Invalid"/> (counted by the shards) and
     /// its result returned, so a source can dead-letter it.
     /// </summary>
-    public DecodeResult Publish(ReadOnlySpan<byte> json, long receiveTimeNs, long position)
+    public DecodeResult Publish(ReadOnlySpan<byte> json, long receiveTimeNs, long position) =>
+        Publish(FrameFormat.BinanceJson, json, receiveTimeNs, position);
+
+    /// <summary>Decodes one frame of <paramref name="format"/> into the input ring and publishes it (see the overload above).</summary>
+    public DecodeResult Publish(FrameFormat format, ReadOnlySpan<byte> frame, long receiveTimeNs, long position)
     {
+        if (format == FrameFormat.AssetPriceAvro)
+        {
+            var sequence = _ring.Next();
+            ref var evt = ref _ring[sequence];
+            evt.ReceiveTimeNs = receiveTimeNs;
+            evt.SourcePosition = position;
+            evt.IngestTimestamp = Stopwatch.GetTimestamp();
+            var decoded = _assetDecoder.Decode(frame, ref evt);
+            _ring.Publish(sequence);
+            Events++;
+            return Count(decoded);
+        }
+
+        var json = frame;
         var cursor = default(DepthCursor);
         DecodeResult result;
         do
@@ -146,6 +173,11 @@ public sealed class MarketDataPipeline : IDisposable
         }
         while (result.Status == DecodeStatus.MoreChunks);
 
+        return Count(result);
+    }
+
+    private DecodeResult Count(DecodeResult result)
+    {
         if (!result.IsSuccess)
         {
             Failures++;
@@ -160,7 +192,7 @@ public sealed class MarketDataPipeline : IDisposable
     /// <summary>
     /// Publishes a source control event that every shard handles: a commit mark (<see cref="ControlKind.CommitMark"/>,
     /// <paramref name="value"/> = the mark's id) or a revoked partition (<see cref="ControlKind.PartitionRevoked"/>,
-    /// <paramref name="value"/> = its index). Same thread as <see cref="Publish"/>.
+    /// <paramref name="value"/> = its index). Same thread as <see cref="Publish(FrameFormat, ReadOnlySpan{byte}, long, long)"/>.
     /// </summary>
     public void PublishControl(ControlKind kind, long value)
     {

@@ -1,3 +1,4 @@
+using LowLatency.Host.Daemon;
 using LowLatency.Host.Replay;
 
 namespace LowLatency.Host;
@@ -13,6 +14,8 @@ public static class Program
         {
             case "replay":
                 return ReplayCommand.Run(rest, Console.Out);
+            case "run":
+                return RunCommand.FromEnvironment(Console.Error);
             case "help" or "--help" or "-h":
                 Console.Out.WriteLine(ReplayCommandOptions.Usage);
                 return 0;

@@ -14,6 +14,9 @@ namespace LowLatency.Sinks;
 /// </summary>
 public sealed class OutputRecords(SymbolTable symbols)
 {
+    /// <summary>The table the records' symbol names come from.</summary>
+    public SymbolTable Symbols => symbols;
+
     /// <summary>
     /// The record's deterministic key, the same every time the same output is derived (a replay after a crash writes
     /// the same keys): <c>SYMBOL:interval:open_time_ms</c> for a candle, the alert id, <c>SYMBOL</c> for a ticker.

@@ -46,6 +46,8 @@ public sealed partial class KafkaSource : IDisposable
     private bool _paused;
     private bool _closing;
     private string? _lastTopic;
+    private string? _lastFormatTopic;
+    private FrameFormat _lastFormat;
     private int _lastPartition = -1;
     private int _lastIndex = -1;
 
@@ -168,8 +170,7 @@ public sealed partial class KafkaSource : IDisposable
         var position = SourcePosition.Compose(index, offset);
         var frame = result.Message.Value < 0 ? ReadOnlySpan<byte>.Empty : _frame.Buffer.AsSpan(0, result.Message.Value);
 
-        // One format today (Binance JSON); the topic map decides as more arrive.
-        var decoded = _pipeline.Publish(frame, WallClock.UnixNanoseconds(), position);
+        var decoded = _pipeline.Publish(FormatOf(result.Topic), frame, WallClock.UnixNanoseconds(), position);
         _nextOffsets[index] = offset + 1;
         Messages++;
         if (!decoded.IsSuccess)
@@ -177,6 +178,17 @@ public sealed partial class KafkaSource : IDisposable
             Rejected++;
             DeadLetter(result, frame, decoded);
         }
+    }
+
+    private FrameFormat FormatOf(string topic) =>
+        ReferenceEquals(topic, _lastFormatTopic) || string.Equals(topic, _lastFormatTopic, StringComparison.Ordinal)
+            ? _lastFormat
+            : CacheFormat(topic);
+
+    private FrameFormat CacheFormat(string topic)
+    {
+        _lastFormatTopic = topic;
+        return _lastFormat = _formats.GetValueOrDefault(topic, FrameFormat.BinanceJson);
     }
 
     /// <summary>The dense index of a topic-partition; the last one is cached (a consumer reads runs from one partition).</summary>

@@ -1,11 +1,6 @@
-namespace LowLatency.Kafka.Source;
+using LowLatency.Engine;
 
-/// <summary>How a topic's messages are decoded.</summary>
-public enum FrameFormat
-{
-    /// <summary>Binance JSON, raw payload or the combined-stream wrapper (<c>raw_trades</c>, <c>raw_klines</c>, <c>raw_tickers</c>).</summary>
-    BinanceJson,
-}
+namespace LowLatency.Kafka.Source;
 
 /// <summary>Options of a <see cref="KafkaSource"/>; every default is documented where it is declared.</summary>
 public sealed record KafkaSourceOptions

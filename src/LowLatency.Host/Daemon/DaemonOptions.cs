@@ -1,0 +1,204 @@
+using System.Collections;
+using System.Globalization;
+using LowLatency.Engine;
+using LowLatency.Host.Replay;
+using LowLatency.Sinks.Files;
+using Microsoft.Extensions.Logging;
+
+namespace LowLatency.Host.Daemon;
+
+/// <summary>
+/// The daemon's configuration, from environment variables with the names the original pipelines used. Every variable,
+/// its default and its meaning is in <see cref="Variables"/> (the README's table is generated from the same list).
+/// Invalid values fail at start with a message naming the variable.
+/// </summary>
+public sealed record DaemonOptions
+{
+    /// <summary>Every variable the daemon reads: name, default, meaning.</summary>
+    public static readonly IReadOnlyList<(string Name, string Default, string Meaning)> Variables =
+    [
+        ("KAFKA_BOOTSTRAP_SERVERS", "(none)", "Kafka brokers, host:port[,...]; REDPANDA_BROKERS is read when this is unset. Required for `run`."),
+        ("KAFKA_GROUP_ID", "lowlatency", "Consumer group: instances in one group split the partitions."),
+        ("TOPIC_RAW_TRADES", "raw_trades", "Binance JSON trades (raw or combined-stream wrapper); empty to skip."),
+        ("TOPIC_RAW_KLINES", "raw_klines", "Binance JSON klines; empty to skip."),
+        ("TOPIC_RAW_TICKERS", "raw_tickers", "Binance JSON 24h/mini/book tickers; empty to skip."),
+        ("ASSET_PRICES_TOPIC", "data.asset_prices", "Avro `assets` records (Confluent framing); empty to skip."),
+        ("ASSET_SCHEMA_LOCATION", "(embedded)", "Writer schema (.avsc) of ASSET_PRICES_TOPIC, registered under ASSET_SCHEMA_ID."),
+        ("ASSET_SCHEMA_ID", "1", "Confluent schema id of that writer schema; other ids are dead-lettered."),
+        ("TOPIC_PROCESSED_AGGS", "processed_aggs", "Derived topic: closed candles (JSON, keyed by symbol)."),
+        ("TOPIC_ALERTS", "alerts", "Derived topic: alerts."),
+        ("TOPIC_TICKERS", "tickers", "Derived topic: ticker snapshots."),
+        ("DEAD_LETTER_TOPIC", "lowlatency.dead_letter", "Rejected input with the reason in headers; empty to only count them."),
+        ("KAFKA_ACKS", "all", "Producer acks for the derived topics: 0, 1 or all."),
+        ("KAFKA_COMPRESSION", "none", "Producer compression: none, gzip, snappy, lz4, zstd."),
+        ("BATCH_SIZE", "10000", "Producer batch.num.messages."),
+        ("BATCH_TIMEOUT_MS", "5", "Producer linger.ms."),
+        ("COMMIT_INTERVAL_MS", "1000", "How often a commit mark goes through the pipeline."),
+        ("OUTPUT_DIR", "out", "Local file sink directory; empty to disable the file sink."),
+        ("OUTPUT_FORMAT", "jsonl", "Local files as jsonl or csv."),
+        ("CANDLE_INTERVALS", "1s,1m,5m,15m,1h", "Candle intervals."),
+        ("ALLOWED_LATENESS_MS", "2000", "How late a trade may arrive and still update its candle."),
+        ("SHARDS", "cores - 1 (at least 1)", "Aggregation shards (pinned threads)."),
+        ("RING_SIZE", "16384", "Slots of the input and output rings (a power of two)."),
+        ("SYMBOL_CAPACITY", "4096", "Most distinct symbols."),
+        ("LOG_LEVEL", "Information", "Trace, Debug, Information, Warning, Error or Critical."),
+    ];
+
+    private static readonly TimeSpan[] s_defaultIntervals =
+        [TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromHours(1)];
+
+    public required string BootstrapServers { get; init; }
+
+    public string GroupId { get; init; } = "lowlatency";
+
+    public required IReadOnlyDictionary<string, FrameFormat> InputTopics { get; init; }
+
+    public string? AssetSchemaLocation { get; init; }
+
+    public int AssetSchemaId { get; init; } = 1;
+
+    public string CandlesTopic { get; init; } = "processed_aggs";
+
+    public string AlertsTopic { get; init; } = "alerts";
+
+    public string TickersTopic { get; init; } = "tickers";
+
+    public string? DeadLetterTopic { get; init; } = "lowlatency.dead_letter";
+
+    public string Acks { get; init; } = "all";
+
+    public string Compression { get; init; } = "none";
+
+    public int BatchSize { get; init; } = 10_000;
+
+    public int BatchTimeoutMs { get; init; } = 5;
+
+    public TimeSpan CommitInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public string? OutputDirectory { get; init; } = "out";
+
+    public OutputFileFormat OutputFormat { get; init; } = OutputFileFormat.JsonLines;
+
+    public IReadOnlyList<TimeSpan> Intervals { get; init; } = s_defaultIntervals;
+
+    public TimeSpan Lateness { get; init; } = TimeSpan.FromSeconds(2);
+
+    public int Shards { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
+
+    public int RingSize { get; init; } = 16_384;
+
+    public int SymbolCapacity { get; init; } = 4096;
+
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>Reads the process environment.</summary>
+    public static DaemonOptions FromEnvironment() => FromVariables(Environment.GetEnvironmentVariables());
+
+    /// <summary>Reads <paramref name="variables"/>; throws <see cref="FormatException"/> naming the first bad variable.</summary>
+    public static DaemonOptions FromVariables(IDictionary variables)
+    {
+        string? Get(string name) => variables.Contains(name) ? variables[name] as string : null;
+        string Text(string name, string fallback) => Get(name) ?? fallback;
+        string? Optional(string name, string? fallback) => Get(name) is { } v ? (v.Length == 0 ? null : v) : fallback;
+        int Int(string name, int fallback, int minimum) => Get(name) is not { } v ? fallback
+            : int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= minimum ? n
+            : throw new FormatException($"{name}: '{v}' is not an integer >= {minimum}.");
+
+        var bootstrap = Get("KAFKA_BOOTSTRAP_SERVERS") is { Length: > 0 } k ? k : Get("REDPANDA_BROKERS");
+        if (string.IsNullOrWhiteSpace(bootstrap))
+        {
+            throw new FormatException("KAFKA_BOOTSTRAP_SERVERS: not set (nor REDPANDA_BROKERS). `lowlatency run` consumes Kafka; " +
+                "the Binance WebSocket source that runs without Kafka comes with issue 5. To try the engine without servers: `lowlatency replay`.");
+        }
+
+        var topics = new Dictionary<string, FrameFormat>(StringComparer.Ordinal);
+        foreach (var (name, fallback, format) in new[]
+        {
+            ("TOPIC_RAW_TRADES", "raw_trades", FrameFormat.BinanceJson),
+            ("TOPIC_RAW_KLINES", "raw_klines", FrameFormat.BinanceJson),
+            ("TOPIC_RAW_TICKERS", "raw_tickers", FrameFormat.BinanceJson),
+            ("ASSET_PRICES_TOPIC", "data.asset_prices", FrameFormat.AssetPriceAvro),
+        })
+        {
+            if (Optional(name, fallback) is { } topic && !topics.TryAdd(topic, format) && topics[topic] != format)
+            {
+                throw new FormatException($"{name}: topic '{topic}' is already consumed in another format.");
+            }
+        }
+
+        if (topics.Count == 0)
+        {
+            throw new FormatException("TOPIC_RAW_TRADES, TOPIC_RAW_KLINES, TOPIC_RAW_TICKERS, ASSET_PRICES_TOPIC: all empty, nothing to consume.");
+        }
+
+        var schemaLocation = Optional("ASSET_SCHEMA_LOCATION", null);
+        if (schemaLocation is not null && !File.Exists(schemaLocation))
+        {
+            throw new FormatException($"ASSET_SCHEMA_LOCATION: file '{schemaLocation}' does not exist.");
+        }
+
+        var acks = Text("KAFKA_ACKS", "all");
+        if (acks is not ("0" or "1" or "all" or "-1"))
+        {
+            throw new FormatException($"KAFKA_ACKS: '{acks}' is not 0, 1 or all.");
+        }
+
+        var compression = Text("KAFKA_COMPRESSION", "none");
+        if (compression is not ("none" or "gzip" or "snappy" or "lz4" or "zstd"))
+        {
+            throw new FormatException($"KAFKA_COMPRESSION: '{compression}' is not none, gzip, snappy, lz4 or zstd.");
+        }
+
+        var ringSize = Int("RING_SIZE", 16_384, 2);
+        if (!int.IsPow2(ringSize))
+        {
+            throw new FormatException($"RING_SIZE: {ringSize} is not a power of two.");
+        }
+
+        return new DaemonOptions
+        {
+            BootstrapServers = bootstrap,
+            GroupId = Text("KAFKA_GROUP_ID", "lowlatency"),
+            InputTopics = topics,
+            AssetSchemaLocation = schemaLocation,
+            AssetSchemaId = Int("ASSET_SCHEMA_ID", 1, 0),
+            CandlesTopic = Text("TOPIC_PROCESSED_AGGS", "processed_aggs"),
+            AlertsTopic = Text("TOPIC_ALERTS", "alerts"),
+            TickersTopic = Text("TOPIC_TICKERS", "tickers"),
+            DeadLetterTopic = Optional("DEAD_LETTER_TOPIC", "lowlatency.dead_letter"),
+            Acks = acks,
+            Compression = compression,
+            BatchSize = Int("BATCH_SIZE", 10_000, 1),
+            BatchTimeoutMs = Int("BATCH_TIMEOUT_MS", 5, 0),
+            CommitInterval = TimeSpan.FromMilliseconds(Int("COMMIT_INTERVAL_MS", 1_000, 10)),
+            OutputDirectory = Optional("OUTPUT_DIR", "out"),
+            OutputFormat = Text("OUTPUT_FORMAT", "jsonl") switch
+            {
+                "jsonl" => OutputFileFormat.JsonLines,
+                "csv" => OutputFileFormat.Csv,
+                var other => throw new FormatException($"OUTPUT_FORMAT: '{other}' is not jsonl or csv."),
+            },
+            Intervals = Get("CANDLE_INTERVALS") is { } intervals
+                ? Wrap("CANDLE_INTERVALS", () => (IReadOnlyList<TimeSpan>)[.. intervals.Split(',').Select(ReplayCommandOptions.ParseDuration)])
+                : s_defaultIntervals,
+            Lateness = TimeSpan.FromMilliseconds(Int("ALLOWED_LATENESS_MS", 2_000, 0)),
+            Shards = Int("SHARDS", Math.Max(1, Environment.ProcessorCount - 1), 1),
+            RingSize = ringSize,
+            SymbolCapacity = Int("SYMBOL_CAPACITY", 4096, 1),
+            LogLevel = Enum.TryParse<LogLevel>(Text("LOG_LEVEL", "Information"), ignoreCase: true, out var level) && Enum.IsDefined(level) ? level
+                : throw new FormatException($"LOG_LEVEL: '{Get("LOG_LEVEL")}' is not Trace, Debug, Information, Warning, Error or Critical."),
+        };
+    }
+
+    private static T Wrap<T>(string name, Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"{name}: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using LowLatency.Aggregation;
+using LowLatency.Codecs.Avro;
+using LowLatency.Engine;
+using LowLatency.Kafka.Sink;
+using LowLatency.Kafka.Source;
+using LowLatency.Market;
+using LowLatency.Ring;
+using LowLatency.Sinks.Files;
+using Microsoft.Extensions.Logging;
+
+namespace LowLatency.Host.Daemon;
+
+/// <summary>
+/// <c>lowlatency run</c>: the headless daemon. Consumes the configured Kafka topics in a consumer group, aggregates,
+/// writes candles, alerts and tickers to the derived Kafka topics (and the local file sink), and commits offsets only
+/// for what every sink has durably written. SIGTERM or SIGINT drains: intake stops, a last commit mark goes through,
+/// its offsets are committed, the consumer leaves the group, and the process exits 0. Open candles are not written at
+/// shutdown: the committed offsets lie before their first trades, so whoever resumes the partitions rebuilds them whole.
+/// </summary>
+public static partial class RunCommand
+{
+    /// <summary>Runs the daemon with <paramref name="options"/> until <paramref name="stop"/> (or SIGTERM/SIGINT) fires.</summary>
+    public static int Run(DaemonOptions options, ILoggerFactory loggers, CancellationToken stop = default)
+    {
+        var log = loggers.CreateLogger("lowlatency");
+        using var signals = new CancellationTokenSource();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, signals.Token);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+
+        var symbols = new SymbolTable(options.SymbolCapacity);
+        var durableSinks = options.OutputDirectory is null ? 1 : 2;
+        var watermark = new CommitWatermark(options.Shards, durableSinks, partitionCapacity: 1024);
+        using var pipeline = new MarketDataPipeline(symbols, new MarketDataPipelineOptions
+        {
+            Shards = options.Shards,
+            RingSize = options.RingSize,
+            CommitMarks = watermark,
+            PartitionCapacity = watermark.PartitionCapacity,
+            FlushOpenCandlesOnShutdown = false,
+            AssetPriceDecoder = table => AssetDecoder(table, options),
+            Candles = new CandleAggregatorOptions { Intervals = options.Intervals, AllowedLateness = options.Lateness, SymbolCapacity = options.SymbolCapacity },
+        });
+
+        using var kafkaSink = new KafkaSink(
+            new KafkaSinkOptions
+            {
+                BootstrapServers = options.BootstrapServers,
+                CandlesTopic = options.CandlesTopic,
+                AlertsTopic = options.AlertsTopic,
+                TickersTopic = options.TickersTopic,
+                Acks = options.Acks,
+                Compression = options.Compression,
+                BatchSize = options.BatchSize,
+                BatchTimeoutMs = options.BatchTimeoutMs,
+            },
+            symbols,
+            watermark,
+            loggers.CreateLogger<KafkaSink>());
+        pipeline.Output.HandleEventsWith(new KafkaSinkHandler(kafkaSink), new EventProcessorOptions { ThreadName = "sink-kafka" });
+
+        using var files = options.OutputDirectory is null ? null : new OutputFileWriter(options.OutputDirectory, symbols, options.OutputFormat);
+        if (files is not null)
+        {
+            pipeline.Output.HandleEventsWith(new OutputFileHandler(files, watermark), new EventProcessorOptions { ThreadName = "sink-files" });
+        }
+
+        using var source = new KafkaSource(
+            new KafkaSourceOptions
+            {
+                BootstrapServers = options.BootstrapServers,
+                GroupId = options.GroupId,
+                Topics = options.InputTopics,
+                CommitInterval = options.CommitInterval,
+                DeadLetterTopic = options.DeadLetterTopic,
+            },
+            pipeline,
+            watermark,
+            loggers.CreateLogger<KafkaSource>());
+
+        pipeline.Start();
+        LogStarted(log, options.BootstrapServers, string.Join(", ", options.InputTopics.Select(t => $"{t.Key} ({t.Value})")), options.GroupId, options.Shards);
+
+        Exception? failure = null;
+        var sourceThread = new Thread(() =>
+        {
+            try
+            {
+                source.Run(linked.Token);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        })
+        {
+            Name = "source-kafka",
+            IsBackground = false,
+        };
+        sourceThread.Start();
+
+        var started = Stopwatch.GetTimestamp();
+        var lastMessages = 0L;
+        while (!sourceThread.Join(TimeSpan.FromSeconds(10)))
+        {
+            var messages = source.Messages;
+            LogProgress(log, messages, (messages - lastMessages) / 10.0, source.Rejected, source.Commits, source.Pauses, kafkaSink.Delivered, pipeline.InputOccupancy);
+            lastMessages = messages;
+        }
+
+        var drained = pipeline.Complete(TimeSpan.FromSeconds(30));
+        if (failure is not null)
+        {
+            LogFailed(log, failure);
+            return 1;
+        }
+
+        LogStopped(log, source.Messages, Stopwatch.GetElapsedTime(started).TotalSeconds, source.Rejected, source.DeadLettered, source.Commits, kafkaSink.Delivered, drained);
+        return drained ? 0 : 1;
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true; // we exit ourselves, after draining
+            LogSignal(log, context.Signal);
+            signals.Cancel();
+        }
+    }
+
+    /// <summary>The command: options from the environment, console logging; exit 2 on a configuration error.</summary>
+    public static int FromEnvironment(TextWriter error)
+    {
+        DaemonOptions options;
+        try
+        {
+            options = DaemonOptions.FromEnvironment();
+        }
+        catch (FormatException e)
+        {
+            error.WriteLine($"lowlatency run: configuration error: {e.Message}");
+            return 2;
+        }
+
+        using var loggers = LoggerFactory.Create(builder => builder
+            .SetMinimumLevel(options.LogLevel)
+            .AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                console.UseUtcTimestamp = true;
+            }));
+        return Run(options, loggers);
+    }
+
+    private static AssetPriceDecoder AssetDecoder(SymbolTable symbols, DaemonOptions options)
+    {
+        var schema = options.AssetSchemaLocation is null ? null : AvroSchema.Parse(File.ReadAllText(options.AssetSchemaLocation));
+        return new AssetPriceDecoder(symbols, AvroFraming.Confluent, schema, options.AssetSchemaId);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "started: Kafka {Bootstrap}, topics {Topics}, group {Group}, {Shards} shard(s)")]
+    private static partial void LogStarted(ILogger log, string bootstrap, string topics, string group, int shards);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Messages} messages ({Rate:F0}/s), {Rejected} rejected, {Commits} commits, {Pauses} pauses, {Delivered} outputs delivered, input ring {Occupancy:P0} full")]
+    private static partial void LogProgress(ILogger log, long messages, double rate, long rejected, long commits, long pauses, long delivered, double occupancy);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Signal}: draining (intake stopped; a last commit follows)")]
+    private static partial void LogSignal(ILogger log, PosixSignal signal);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "stopped: {Messages} messages in {Seconds:F1} s, {Rejected} rejected ({DeadLettered} dead-lettered), {Commits} commits, {Delivered} outputs delivered, drained: {Drained}")]
+    private static partial void LogStopped(ILogger log, long messages, double seconds, long rejected, long deadLettered, long commits, long delivered, bool drained);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "the Kafka source failed")]
+    private static partial void LogFailed(ILogger log, Exception exception);
+}
