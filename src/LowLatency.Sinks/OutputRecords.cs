@@ -11,15 +11,20 @@ namespace LowLatency.Sinks;
 /// The records every sink writes for an <see cref="OutputEvent"/>: the fields of a candle, an alert and a ticker, in one
 /// order, spelled by a <see cref="RowWriter"/> (JSON object, CSV row). Prices and volumes are exact decimals, the way
 /// Binance sends them. Files, Kafka topics and later stores share these field lists, so they agree by construction.
+/// One instance per sink thread (it reuses a buffer).
 /// </summary>
 public sealed class OutputRecords(SymbolTable symbols)
 {
+    private readonly ArrayBufferWriter<byte> _alertId = new(64);
+
     /// <summary>The table the records' symbol names come from.</summary>
     public SymbolTable Symbols => symbols;
 
     /// <summary>
     /// The record's deterministic key, the same every time the same output is derived (a replay after a crash writes
-    /// the same keys): <c>SYMBOL:interval:open_time_ms</c> for a candle, the alert id, <c>SYMBOL</c> for a ticker.
+    /// the same keys): <c>SYMBOL:interval:open_time_ms</c> for a candle, <c>SYMBOL:type:trade_id</c> (whale trade) or
+    /// <c>SYMBOL:type:open_time_ms</c> (spikes, per candle) for an alert, <c>SYMBOL</c> for a ticker. Built from
+    /// names, never from the process's dense symbol ids, which depend on the order symbols were first seen.
     /// </summary>
     public void WriteKey(IBufferWriter<byte> key, in OutputEvent e)
     {
@@ -34,8 +39,7 @@ public sealed class OutputRecords(SymbolTable symbols)
                 key.Advance(written);
                 break;
             case OutputKind.Alert:
-                e.Alert.Id.TryFormat(key.GetSpan(32), out written, "x32", CultureInfo.InvariantCulture);
-                key.Advance(written);
+                WriteAlertKey(key, e.Alert);
                 break;
             case OutputKind.Ticker:
                 key.Write(symbols.GetUtf8(e.SymbolId));
@@ -59,6 +63,23 @@ public sealed class OutputRecords(SymbolTable symbols)
                 break;
         }
     }
+
+    private void WriteAlertKey(IBufferWriter<byte> key, in Alert a)
+    {
+        key.Write(symbols.GetUtf8(a.SymbolId));
+        key.Write(":"u8);
+        key.Write(AlertTypeName(a.Kind));
+        key.Write(":"u8);
+        Utf8Formatter.TryFormat(a.Kind == AlertKind.WhaleTrade ? a.TradeId : a.TimeNs / 1_000_000, key.GetSpan(20), out var written);
+        key.Advance(written);
+    }
+
+    private static ReadOnlySpan<byte> AlertTypeName(AlertKind kind) => kind switch
+    {
+        AlertKind.WhaleTrade => "whale_trade"u8,
+        AlertKind.VolumeSpike => "volume_spike"u8,
+        _ => "price_spike"u8,
+    };
 
     /// <summary>The interval's name: 1s, 1m, 5m, 15m, 1h, 4h, 1d, or <c>custom</c>.</summary>
     public static ReadOnlySpan<byte> IntervalName(long ns) => ns switch
@@ -102,17 +123,12 @@ public sealed class OutputRecords(SymbolTable symbols)
 
     private void WriteAlert(RowWriter f, in Alert a)
     {
-        Span<byte> id = stackalloc byte[32];
-        a.Id.TryFormat(id, out _, "x32", CultureInfo.InvariantCulture);
+        _alertId.ResetWrittenCount();
+        WriteAlertKey(_alertId, a);
         f.Begin();
-        f.String("id"u8, id);
+        f.String("id"u8, _alertId.WrittenSpan);
         f.String("symbol"u8, symbols.GetUtf8(a.SymbolId));
-        f.String("type"u8, a.Kind switch
-        {
-            AlertKind.WhaleTrade => "whale_trade"u8,
-            AlertKind.VolumeSpike => "volume_spike"u8,
-            _ => "price_spike"u8,
-        });
+        f.String("type"u8, AlertTypeName(a.Kind));
         f.Integer("time"u8, a.TimeNs / 1_000_000);
         f.Integer("trade_id"u8, a.TradeId);
         f.Decimal("price"u8, a.Price.Mantissa);

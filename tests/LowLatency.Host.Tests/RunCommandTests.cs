@@ -47,6 +47,13 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         }
     }
 
+    [Fact]
+    public void Readme_ConfigurationTable_ListsEveryVariableWithItsDefault()
+    {
+        var readme = File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "README.md"));
+        Assert.All(DaemonOptions.Variables, v => Assert.Contains($"| `{v.Name}` | `lowlatency run` | {v.Default} |", readme, StringComparison.Ordinal));
+    }
+
     [DataFact]
     public void Run_RealTradesThroughKafka_SameCandlesAsReplayAndRestartChangesNothing()
     {
