@@ -11,4 +11,10 @@ public enum FrameFormat
     /// decoded into kline events by <c>AssetPriceDecoder</c>.
     /// </summary>
     AssetPriceAvro,
+
+    /// <summary>
+    /// Debezium JSON change events of a kline table (e.g. <c>cap_stock.public.kline_data</c>), with or without the schema
+    /// envelope, decoded into kline events by <c>KlineChangeDecoder</c>; deletes and tombstones are skipped.
+    /// </summary>
+    DebeziumKlineJson,
 }

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using LowLatency.Aggregation;
 using LowLatency.Codecs.Avro;
 using LowLatency.Codecs.Binance;
+using LowLatency.Codecs.Debezium;
 using LowLatency.Market;
 using LowLatency.Ring;
 
@@ -63,6 +64,7 @@ public sealed class MarketDataPipeline : IDisposable
 {
     private readonly BinanceDecoder _decoder;
     private readonly AssetPriceDecoder _assetDecoder;
+    private readonly KlineChangeDecoder _changeDecoder;
     private readonly ValueDisruptor<MarketEvent> _input;
     private readonly ValueRingBuffer<MarketEvent> _ring;
     private readonly long[] _failuresByStatus = new long[Enum.GetValues<DecodeStatus>().Length];
@@ -76,6 +78,7 @@ public sealed class MarketDataPipeline : IDisposable
         Symbols = symbols;
         _decoder = new BinanceDecoder(symbols);
         _assetDecoder = Options.AssetPriceDecoder?.Invoke(symbols) ?? new AssetPriceDecoder(symbols);
+        _changeDecoder = new KlineChangeDecoder(symbols);
         var cores = Environment.ProcessorCount;
 
         // The output ring's handlers always yield: they only have work when candles close.
@@ -144,14 +147,14 @@ public sealed class MarketDataPipeline : IDisposable
     /// <summary>Decodes one frame of <paramref name="format"/> into the input ring and publishes it (see the overload above).</summary>
     public DecodeResult Publish(FrameFormat format, ReadOnlySpan<byte> frame, long receiveTimeNs, long position)
     {
-        if (format == FrameFormat.AssetPriceAvro)
+        if (format is FrameFormat.AssetPriceAvro or FrameFormat.DebeziumKlineJson)
         {
             var sequence = _ring.Next();
             ref var evt = ref _ring[sequence];
             evt.ReceiveTimeNs = receiveTimeNs;
             evt.SourcePosition = position;
             evt.IngestTimestamp = Stopwatch.GetTimestamp();
-            var decoded = _assetDecoder.Decode(frame, ref evt);
+            var decoded = format == FrameFormat.AssetPriceAvro ? _assetDecoder.Decode(frame, ref evt) : _changeDecoder.Decode(frame, ref evt);
             _ring.Publish(sequence);
             Events++;
             return Count(decoded);

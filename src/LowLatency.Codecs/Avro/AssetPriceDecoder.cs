@@ -236,7 +236,8 @@ public sealed class AssetPriceDecoder
     private static DecodeStatus IsUuidOrEmpty(ReadOnlySpan<byte> id) =>
         id.IsEmpty || AssetPriceText.IsUuid(id) ? DecodeStatus.Ok : DecodeStatus.WrongType;
 
-    private static KlineInterval InferInterval(long durationNs)
+    /// <summary>The interval of a candle from its close − open time in ns (Binance closes a candle on its last millisecond).</summary>
+    internal static KlineInterval InferInterval(long durationNs)
     {
         const long Ms = 1_000_000;
         const long Minute = 60_000 * Ms;

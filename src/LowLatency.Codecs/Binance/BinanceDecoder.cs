@@ -855,28 +855,31 @@ public sealed partial class BinanceDecoder
             return DecodeStatus.WrongType;
         }
 
-        interval = text switch
-        {
-            [(byte)'1', (byte)'s'] => KlineInterval.Second1,
-            [(byte)'1', (byte)'m'] => KlineInterval.Minute1,
-            [(byte)'3', (byte)'m'] => KlineInterval.Minute3,
-            [(byte)'5', (byte)'m'] => KlineInterval.Minute5,
-            [(byte)'1', (byte)'5', (byte)'m'] => KlineInterval.Minute15,
-            [(byte)'3', (byte)'0', (byte)'m'] => KlineInterval.Minute30,
-            [(byte)'1', (byte)'h'] => KlineInterval.Hour1,
-            [(byte)'2', (byte)'h'] => KlineInterval.Hour2,
-            [(byte)'4', (byte)'h'] => KlineInterval.Hour4,
-            [(byte)'6', (byte)'h'] => KlineInterval.Hour6,
-            [(byte)'8', (byte)'h'] => KlineInterval.Hour8,
-            [(byte)'1', (byte)'2', (byte)'h'] => KlineInterval.Hour12,
-            [(byte)'1', (byte)'d'] => KlineInterval.Day1,
-            [(byte)'3', (byte)'d'] => KlineInterval.Day3,
-            [(byte)'1', (byte)'w'] => KlineInterval.Week1,
-            [(byte)'1', (byte)'M'] => KlineInterval.Month1,
-            _ => KlineInterval.None,
-        };
+        interval = ParseInterval(text);
         return interval == KlineInterval.None ? DecodeStatus.WrongType : DecodeStatus.Ok;
     }
+
+    /// <summary>A Binance interval text (<c>1s</c>, <c>1m</c> … <c>1M</c>); <see cref="KlineInterval.None"/> for any other text.</summary>
+    internal static KlineInterval ParseInterval(ReadOnlySpan<byte> text) => text switch
+    {
+        [(byte)'1', (byte)'s'] => KlineInterval.Second1,
+        [(byte)'1', (byte)'m'] => KlineInterval.Minute1,
+        [(byte)'3', (byte)'m'] => KlineInterval.Minute3,
+        [(byte)'5', (byte)'m'] => KlineInterval.Minute5,
+        [(byte)'1', (byte)'5', (byte)'m'] => KlineInterval.Minute15,
+        [(byte)'3', (byte)'0', (byte)'m'] => KlineInterval.Minute30,
+        [(byte)'1', (byte)'h'] => KlineInterval.Hour1,
+        [(byte)'2', (byte)'h'] => KlineInterval.Hour2,
+        [(byte)'4', (byte)'h'] => KlineInterval.Hour4,
+        [(byte)'6', (byte)'h'] => KlineInterval.Hour6,
+        [(byte)'8', (byte)'h'] => KlineInterval.Hour8,
+        [(byte)'1', (byte)'2', (byte)'h'] => KlineInterval.Hour12,
+        [(byte)'1', (byte)'d'] => KlineInterval.Day1,
+        [(byte)'3', (byte)'d'] => KlineInterval.Day3,
+        [(byte)'1', (byte)'w'] => KlineInterval.Week1,
+        [(byte)'1', (byte)'M'] => KlineInterval.Month1,
+        _ => KlineInterval.None,
+    };
 
     /// <summary>Every reason string, built once at start-up so that failures allocate nothing.</summary>
     private static class Reasons

@@ -25,6 +25,7 @@ public sealed record DaemonOptions
         ("ASSET_PRICES_TOPIC", "data.asset_prices", "Avro `assets` records (Confluent framing); empty to skip."),
         ("ASSET_SCHEMA_LOCATION", "(embedded)", "Writer schema (.avsc) of ASSET_PRICES_TOPIC, registered under ASSET_SCHEMA_ID."),
         ("ASSET_SCHEMA_ID", "1", "Confluent schema id of that writer schema; other ids are dead-lettered."),
+        ("DEBEZIUM_TOPICS", "(empty)", "Comma-separated topics of Debezium JSON change events of a kline table (e.g. cap_stock.public.kline_data); deletes and tombstones are counted, not dead-lettered."),
         ("TOPIC_PROCESSED_AGGS", "processed_aggs", "Derived topic: closed candles (JSON, keyed by symbol)."),
         ("TOPIC_ALERTS", "alerts", "Derived topic: alerts."),
         ("TOPIC_TICKERS", "tickers", "Derived topic: ticker snapshots."),
@@ -126,9 +127,17 @@ public sealed record DaemonOptions
             }
         }
 
+        foreach (var topic in Text("DEBEZIUM_TOPICS", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!topics.TryAdd(topic, FrameFormat.DebeziumKlineJson) && topics[topic] != FrameFormat.DebeziumKlineJson)
+            {
+                throw new FormatException($"DEBEZIUM_TOPICS: topic '{topic}' is already consumed in another format.");
+            }
+        }
+
         if (topics.Count == 0)
         {
-            throw new FormatException("TOPIC_RAW_TRADES, TOPIC_RAW_KLINES, TOPIC_RAW_TICKERS, ASSET_PRICES_TOPIC: all empty, nothing to consume.");
+            throw new FormatException("TOPIC_RAW_TRADES, TOPIC_RAW_KLINES, TOPIC_RAW_TICKERS, ASSET_PRICES_TOPIC, DEBEZIUM_TOPICS: all empty, nothing to consume.");
         }
 
         var schemaLocation = Optional("ASSET_SCHEMA_LOCATION", null);

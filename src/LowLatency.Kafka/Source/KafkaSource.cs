@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using LowLatency.Codecs.Binance;
+using LowLatency.Codecs.Debezium;
 using LowLatency.Engine;
 using LowLatency.Market;
 using LowLatency.Telemetry;
@@ -101,6 +102,9 @@ public sealed partial class KafkaSource : IDisposable
     /// <summary>Messages the decoders rejected (published as invalid events and dead-lettered).</summary>
     public long Rejected { get; private set; }
 
+    /// <summary>Debezium deletes and tombstones (<see cref="KlineChangeDecoder.Skipped"/>): counted here, neither rejected nor dead-lettered.</summary>
+    public long Skipped { get; private set; }
+
     /// <summary>Messages sent to the dead-letter topic.</summary>
     public long DeadLettered { get; private set; }
 
@@ -173,7 +177,11 @@ public sealed partial class KafkaSource : IDisposable
         var decoded = _pipeline.Publish(FormatOf(result.Topic), frame, WallClock.UnixNanoseconds(), position);
         _nextOffsets[index] = offset + 1;
         Messages++;
-        if (!decoded.IsSuccess)
+        if (KlineChangeDecoder.IsSkipped(decoded))
+        {
+            Skipped++;
+        }
+        else if (!decoded.IsSuccess)
         {
             Rejected++;
             DeadLetter(result, frame, decoded);
