@@ -178,25 +178,22 @@ public sealed class KlineChangeDecoder
             return Reasons.SymbolRejected;
         }
 
-        evt.Kind = MarketEventKind.Kline;
-        evt.SymbolId = symbolId;
-        evt.EventTimeNs = eventTime == long.MinValue ? closeTime : eventTime * NsPerMs;
-        ref var k = ref evt.Payload.Kline;
-        k.OpenTimeNs = openTime;
-        k.CloseTimeNs = closeTime;
-        k.FirstTradeId = -1;
-        k.LastTradeId = -1;
-        k.Open = new Price(open);
-        k.High = new Price(high);
-        k.Low = new Price(low);
-        k.Close = new Price(close);
-        k.Volume = new Quantity(volume);
-        k.QuoteVolume = new Quantity(quoteVolume);
-        k.TakerBuyBaseVolume = default;
-        k.TakerBuyQuoteVolume = default;
-        k.TradeCount = trades;
-        k.Interval = interval != KlineInterval.None ? interval : AssetPriceDecoder.InferInterval(closeTime - openTime);
-        k.IsClosed = isClosed;
+        new KlineRow
+        {
+            SymbolId = symbolId,
+            EventTimeNs = eventTime == long.MinValue ? closeTime : eventTime * NsPerMs,
+            OpenTimeNs = openTime,
+            CloseTimeNs = closeTime,
+            Open = open,
+            High = high,
+            Low = low,
+            Close = close,
+            Volume = volume,
+            QuoteVolume = quoteVolume,
+            Trades = trades,
+            Interval = interval != KlineInterval.None ? interval : AssetPriceDecoder.InferInterval(closeTime - openTime),
+            IsClosed = isClosed,
+        }.WriteTo(ref evt);
         return DecodeResult.Success;
     }
 
