@@ -13,7 +13,7 @@ internal static class KafkaScenarios
     /// <summary>The group name on the command line.</summary>
     public const string Category = "kafka";
 
-    public static IEnumerable<IScenario> All() => [new KafkaBareConsumeScenario()];
+    public static IEnumerable<IScenario> All() => [new KafkaBareConsumeScenario(), new KafkaDaemonScenario()];
 }
 
 /// <summary>
@@ -33,16 +33,16 @@ internal sealed class KafkaBareConsumeScenario : IScenario
     public const int Partitions = 64;
 
     /// <summary>Frames per run at most: 1 M generated frames average 250 B, 3.7 MiB a partition, within the mock's 5 MiB.</summary>
-    private const long MaxFrames = 1_000_000;
+    internal const long MaxFrames = 1_000_000;
 
-    private const string Topic = "binance.frames";
+    internal const string Topic = "binance.frames";
 
     /// <summary>How long the loop waits in one <c>Consume</c> call (what <c>Consume(CancellationToken)</c> does internally).</summary>
     private const int ConsumeTimeoutMs = 100;
 
     private static readonly TimeSpan s_giveUpMargin = TimeSpan.FromSeconds(5);
 
-    private static FrameMessages? s_messages;
+    internal static FrameMessages? s_messages;
 
     public string Name => "kafka-bare-consume";
 
@@ -133,7 +133,7 @@ internal sealed class KafkaBareConsumeScenario : IScenario
     /// acknowledged the last. The producer keeps its defaults except a queue that holds the whole run, so the figure is
     /// the client's and the broker's pace, not time spent waiting for room.
     /// </summary>
-    private static double Produce(string bootstrapServers, byte[][] values)
+    internal static double Produce(string bootstrapServers, byte[][] values)
     {
         using var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig
         {
@@ -171,7 +171,7 @@ internal sealed class KafkaBareConsumeScenario : IScenario
     }
 
     /// <summary>Checks that the broker holds every message: the mock drops a partition's oldest data past 5 MiB, silently.</summary>
-    private static void VerifyStored(IConsumer<Ignore, byte[]> consumer, long expected)
+    internal static void VerifyStored(IConsumer<Ignore, byte[]> consumer, long expected)
     {
         long stored = 0;
         for (var p = 0; p < Partitions; p++)
@@ -192,7 +192,7 @@ internal sealed class KafkaBareConsumeScenario : IScenario
     }
 
     /// <summary>Generated frames as Confluent.Kafka wants message values (an array each), built once per process.</summary>
-    private sealed class FrameMessages
+    internal sealed class FrameMessages
     {
         public required byte[][] Values { get; init; }
 
