@@ -24,7 +24,10 @@ public interface IShardOutput
     }
 }
 
-/// <summary>What one shard has seen. Written only by the shard's thread; read by others after it stops.</summary>
+/// <summary>
+/// What one shard has seen. Written only by the shard's thread; read by others while it runs (metrics, progress: plain
+/// 64-bit reads, each value current or slightly stale, never torn) and after it stops (summaries, exact).
+/// </summary>
 public sealed class ShardCounters
 {
     /// <summary>Events of symbols this shard owns, by kind (indexed by <see cref="MarketEventKind"/>).</summary>

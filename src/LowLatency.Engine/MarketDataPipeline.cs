@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 using LowLatency.Aggregation;
 using LowLatency.Codecs.Avro;
 using LowLatency.Codecs.Binance;
@@ -67,8 +67,9 @@ public sealed class MarketDataPipeline : IDisposable
     private readonly KlineChangeDecoder _changeDecoder;
     private readonly ValueDisruptor<MarketEvent> _input;
     private readonly ValueRingBuffer<MarketEvent> _ring;
-    private readonly long[] _failuresByStatus = new long[Enum.GetValues<DecodeStatus>().Length];
-    private readonly Dictionary<string, long> _reasons = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _reasonIndex = new(StringComparer.Ordinal); // publisher thread only
+    private Rejection[] _rejections = new Rejection[16];
+    private int _rejectionCount;
 
     /// <summary>Wires the rings and shards (nothing runs until <see cref="Start"/>).</summary>
     public MarketDataPipeline(SymbolTable symbols, MarketDataPipelineOptions? options = null)
@@ -125,6 +126,26 @@ public sealed class MarketDataPipeline : IDisposable
 
     /// <summary>Frames the decoder rejected (published as <see cref="MarketEventKind.Invalid"/>).</summary>
     public long Failures { get; private set; }
+
+    /// <summary>How full the output ring is, 0 to 1 (any thread).</summary>
+    public double OutputOccupancy => (double)(Output.RingBuffer.BufferSize - Output.RingBuffer.RemainingCapacity()) / Output.RingBuffer.BufferSize;
+
+    /// <summary>
+    /// The rejections so far, one per distinct reason, with their counts; any thread may read (metrics).
+    /// </summary>
+    /// <remarks>
+    /// The publisher appends a reason (rare: reasons are static strings) by writing the entry, then the array (when it
+    /// grew), then the count, each with release semantics; a reader loads the count, then the array, with acquire, so
+    /// every entry below the count is complete. The counts themselves are plain 64-bit fields of one writer.
+    /// </remarks>
+    public ReadOnlySpan<Rejection> Rejections
+    {
+        get
+        {
+            var count = Volatile.Read(ref _rejectionCount);
+            return Volatile.Read(ref _rejections).AsSpan(0, count);
+        }
+    }
 
     /// <summary>How full the input ring is, 0 to 1.</summary>
     public double InputOccupancy => (double)(_ring.BufferSize - _ring.RemainingCapacity()) / _ring.BufferSize;
@@ -184,12 +205,33 @@ public sealed class MarketDataPipeline : IDisposable
         if (!result.IsSuccess)
         {
             Failures++;
-            _failuresByStatus[(int)result.Status]++;
-            CollectionsMarshal.GetValueRefOrAddDefault(_reasons, result.Reason, out _)++; // reasons are static strings
+            if (_reasonIndex.TryGetValue(result.Reason, out var index))
+            {
+                _rejections[index].Count++;
+            }
+            else
+            {
+                AddRejection(result); // reasons are static strings: this runs once per distinct reason
+            }
         }
 
         Messages++;
         return result;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void AddRejection(DecodeResult result)
+    {
+        var rejections = _rejections;
+        if (_rejectionCount == rejections.Length)
+        {
+            rejections = [.. rejections, .. new Rejection[rejections.Length]];
+        }
+
+        rejections[_rejectionCount] = new Rejection(result.Status, result.Reason) { Count = 1 };
+        Volatile.Write(ref _rejections, rejections);
+        _reasonIndex.Add(result.Reason, _rejectionCount);
+        Volatile.Write(ref _rejectionCount, _rejectionCount + 1);
     }
 
     /// <summary>
@@ -223,8 +265,8 @@ public sealed class MarketDataPipeline : IDisposable
     public bool Complete(TimeSpan timeout) => _input.Shutdown(timeout) & Output.Shutdown(timeout);
 
     /// <summary>The most frequent rejection reasons, for a summary.</summary>
-    public string DescribeFailures() => _reasons.Count == 0 ? string.Empty
-        : " (" + string.Join("; ", _reasons.OrderByDescending(r => r.Value).Take(5).Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Value:N0} × {r.Key}"))) + ")";
+    public string DescribeFailures() => _rejectionCount == 0 ? string.Empty
+        : " (" + string.Join("; ", Rejections.ToArray().OrderByDescending(r => r.Count).Take(5).Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Count:N0} × {r.Reason}"))) + ")";
 
     /// <inheritdoc />
     public void Dispose()
@@ -232,4 +274,17 @@ public sealed class MarketDataPipeline : IDisposable
         _input.Dispose();
         Output.Dispose();
     }
+}
+
+/// <summary>Frames rejected for one reason (the decoder's static reason string) and the status it came with.</summary>
+public sealed class Rejection(DecodeStatus status, string reason)
+{
+    /// <summary>The decoder's status.</summary>
+    public DecodeStatus Status { get; } = status;
+
+    /// <summary>Why (a static string of the decoder).</summary>
+    public string Reason { get; } = reason;
+
+    /// <summary>Frames rejected so far; written by the publisher thread only.</summary>
+    public long Count { get; internal set; }
 }

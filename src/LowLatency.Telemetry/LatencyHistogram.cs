@@ -201,6 +201,43 @@ public sealed class LatencyHistogram
         return _max;
     }
 
+    /// <summary>
+    /// For each of the ascending <paramref name="upperBounds"/>, how many recorded values lie at or below it (within the
+    /// precision: a bound's own counter is included whole), into <paramref name="counts"/>; returns the number of values
+    /// seen in the whole scan. One pass over the counts: for scrapes and reports, not for the hot path.
+    /// </summary>
+    /// <remarks>
+    /// May run on another thread while the single writer records (a metrics scrape): each count is read once with a
+    /// plain 64-bit load, so the result is a consistent-enough snapshot whose cumulative counts never decrease and whose
+    /// returned total equals the last cumulative count, as a Prometheus histogram needs; it may lag TotalCount slightly.
+    /// </remarks>
+    public long CumulativeCounts(ReadOnlySpan<long> upperBounds, Span<long> counts)
+    {
+        if (counts.Length < upperBounds.Length)
+        {
+            throw new ArgumentException("One count per bound is needed.", nameof(counts));
+        }
+
+        long seen = 0;
+        int bound = 0;
+        for (int i = 0; i < _counts.Length; i++)
+        {
+            while (bound < upperBounds.Length && upperBounds[bound] < LowestEquivalentValue(i))
+            {
+                counts[bound++] = seen;
+            }
+
+            seen += Volatile.Read(ref _counts[i]);
+        }
+
+        while (bound < upperBounds.Length)
+        {
+            counts[bound++] = seen;
+        }
+
+        return seen;
+    }
+
     /// <summary>Count, min, mean, p50, p90, p99, p99.9, p99.99 and max in one value for a report.</summary>
     public LatencySummary Summarize() => new(
         _totalCount,
@@ -275,6 +312,12 @@ public sealed class LatencyHistogram
     }
 
     /// <summary>Largest value that shares the counter at <paramref name="index"/>.</summary>
+    private long LowestEquivalentValue(int index)
+    {
+        int bucket = Math.Max(0, (index >> _subBucketHalfCountMagnitude) - 1);
+        return (index - (long)(bucket << _subBucketHalfCountMagnitude)) << bucket;
+    }
+
     private long HighestEquivalentValue(int index)
     {
         // Inverse of GetIndex: bucket 0 spans indices [0, 2·half), bucket k ≥ 1 spans [(k+1)·half, (k+2)·half).

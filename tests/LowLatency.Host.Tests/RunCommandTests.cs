@@ -1,5 +1,6 @@
 using System.Collections;
 using System.IO.Compression;
+using System.Net;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
@@ -39,12 +40,73 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         {
             ("RING_SIZE", "1000"), ("KAFKA_ACKS", "2"), ("KAFKA_COMPRESSION", "brotli"), ("BATCH_SIZE", "0"), ("OUTPUT_FORMAT", "xml"),
             ("CANDLE_INTERVALS", "1s,fortnight"), ("LOG_LEVEL", "Loud"), ("ASSET_SCHEMA_LOCATION", "/no/such.avsc"), ("SHARDS", "x"),
+            ("HTTP_LISTEN", "localhost:8080"), ("HTTP_LISTEN", "127.0.0.1"), ("HTTP_LISTEN", "::1:80"), ("HTTP_LISTEN", "1.2.3.4:99999"),
         })
         {
             var variables = new Hashtable(good) { [name] = value };
             var e = Assert.Throws<FormatException>(() => DaemonOptions.FromVariables(variables));
             Assert.StartsWith(name, e.Message, StringComparison.Ordinal);
         }
+
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 8080), DaemonOptions.FromVariables(good).HttpListen);
+        Assert.Null(DaemonOptions.FromVariables(new Hashtable(good) { ["HTTP_LISTEN"] = "" }).HttpListen);
+        Assert.Equal(new IPEndPoint(IPAddress.IPv6Loopback, 0), DaemonOptions.FromVariables(new Hashtable(good) { ["HTTP_LISTEN"] = "[::1]:0" }).HttpListen);
+    }
+
+    [Fact]
+    public void Run_HttpListen_MetricsCountTheMessagesAndHealthIsReady()
+    {
+        var input = kafka.CreateTopic("http-trades", 1);
+        var candlesTopic = kafka.CreateTopic("http-aggs", 1);
+        var t0 = 1_723_161_255_000L;
+        Produce(input, [.. Enumerable.Range(1, 5).Select(i => ("BTCUSDT",
+            Encoding.UTF8.GetBytes($$"""{"e":"trade","E":{{t0 + i}},"s":"BTCUSDT","t":{{i}},"p":"61837.64000000","q":"0.00100000","T":{{t0 + i}},"m":false,"M":true}"""))),
+            ("BTCUSDT", [0xFF, 0xFE])]);
+
+        Uri? address = null;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        (HttpStatusCode Status, string? Type, string Body) Get(string path)
+        {
+            using var response = http.Send(new HttpRequestMessage(HttpMethod.Get, new Uri(address!, path)));
+            using var reader = new StreamReader(response.Content.ReadAsStream());
+            return (response.StatusCode, response.Content.Headers.ContentType?.ToString(), reader.ReadToEnd());
+        }
+
+        (HttpStatusCode Status, string? Type, string Body) metrics = (0, null, string.Empty);
+        var health = metrics;
+        var options = Options(input, candlesTopic, MockKafkaFixture.NewGroupId("http"));
+        RunUntil(options, () =>
+        {
+            if (address is null)
+            {
+                return false;
+            }
+
+            (metrics, health) = (Get("/metrics"), Get("/health"));
+            _lastCount = $"/health {health.Status}: {health.Body}\n/metrics:\n{metrics.Body}";
+            return metrics.Body.Contains($"lowlatency_kafka_source_messages_total{{topic=\"{input}\"}} 6\n", StringComparison.Ordinal)
+                && health.Status == HttpStatusCode.OK && Get("/health/ready").Status == HttpStatusCode.OK && Get("/health/live").Status == HttpStatusCode.OK;
+        }, httpStarted: a => address = a);
+
+        Assert.Equal(IPAddress.Loopback.ToString(), address!.Host);
+        Assert.NotEqual(0, address.Port);
+        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", metrics.Type);
+        PrometheusText.AssertValid(metrics.Body);
+        Assert.Contains("# TYPE lowlatency_pipeline_ingest_to_aggregated_duration_seconds histogram\n", metrics.Body, StringComparison.Ordinal);
+        Assert.Contains("lowlatency_pipeline_rejected_total{reason=\"", metrics.Body, StringComparison.Ordinal);
+        Assert.Contains("lowlatency_pipeline_input_ring_usage_ratio ", metrics.Body, StringComparison.Ordinal);
+        Assert.Contains("lowlatency_kafka_source_assigned_partitions 1\n", metrics.Body, StringComparison.Ordinal);
+
+        using var json = JsonDocument.Parse(health.Body);
+        Assert.Equal("healthy", json.RootElement.GetProperty("status").GetString());
+        var components = json.RootElement.GetProperty("components");
+        Assert.Equal(1, components.GetProperty("kafka_source").GetProperty("details").GetProperty("assigned_partitions").GetInt32());
+        Assert.Equal(2, components.GetProperty("pipeline").GetProperty("details").GetProperty("shards_running").GetInt32());
+        Assert.Equal("healthy", components.GetProperty("kafka_sink").GetProperty("status").GetString());
+        Assert.Equal("healthy", components.GetProperty("file_sink").GetProperty("status").GetString());
+
+        // Stopped with the daemon: the port no longer answers.
+        Assert.ThrowsAny<HttpRequestException>(() => Get("/health/live"));
     }
 
     [Fact]
@@ -152,6 +214,7 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         Shards = 2,
         CommitInterval = TimeSpan.FromMilliseconds(200),
         LogLevel = LogLevel.Information,
+        HttpListen = new IPEndPoint(IPAddress.Loopback, 0),
     };
 
     /// <summary>
@@ -176,13 +239,13 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
     }
 
     /// <summary>Runs the daemon in this process until <paramref name="condition"/> holds, then stops it as SIGTERM would; returns its log.</summary>
-    private static string RunUntil(DaemonOptions options, Func<bool> condition, int timeoutSeconds = 90)
+    private static string RunUntil(DaemonOptions options, Func<bool> condition, int timeoutSeconds = 90, Action<Uri>? httpStarted = null)
     {
         var log = new StringWriter();
         using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information).AddProvider(new WriterLoggerProvider(log)));
         using var stop = new CancellationTokenSource();
         var exit = -1;
-        var daemon = new Thread(() => exit = RunCommand.Run(options, loggers, stop.Token));
+        var daemon = new Thread(() => exit = RunCommand.Run(options, loggers, stop.Token, httpStarted));
         daemon.Start();
         var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
         var met = false;

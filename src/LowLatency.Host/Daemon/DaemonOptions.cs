@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Globalization;
+using System.Net;
 using LowLatency.Engine;
 using LowLatency.Host.Replay;
 using LowLatency.Sinks.Files;
@@ -43,6 +44,7 @@ public sealed record DaemonOptions
         ("RING_SIZE", "16384", "Slots of the input and output rings (a power of two)."),
         ("SYMBOL_CAPACITY", "4096", "Most distinct symbols."),
         ("LOG_LEVEL", "Information", "Trace, Debug, Information, Warning, Error or Critical."),
+        ("HTTP_LISTEN", "127.0.0.1:8080", "ip:port of /health, /health/live, /health/ready and /metrics (Prometheus); port 0 picks one; empty disables."),
     ];
 
     private static readonly TimeSpan[] s_defaultIntervals =
@@ -91,6 +93,9 @@ public sealed record DaemonOptions
     public int SymbolCapacity { get; init; } = 4096;
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>Where the health and metrics endpoints listen; null disables them. Default 127.0.0.1:8080.</summary>
+    public IPEndPoint? HttpListen { get; init; } = new(IPAddress.Loopback, 8080);
 
     /// <summary>Reads the process environment.</summary>
     public static DaemonOptions FromEnvironment() => FromVariables(Environment.GetEnvironmentVariables());
@@ -196,8 +201,16 @@ public sealed record DaemonOptions
             SymbolCapacity = Int("SYMBOL_CAPACITY", 4096, 1),
             LogLevel = Enum.TryParse<LogLevel>(Text("LOG_LEVEL", "Information"), ignoreCase: true, out var level) && Enum.IsDefined(level) ? level
                 : throw new FormatException($"LOG_LEVEL: '{Get("LOG_LEVEL")}' is not Trace, Debug, Information, Warning, Error or Critical."),
+            HttpListen = Optional("HTTP_LISTEN", "127.0.0.1:8080") is not { } listen ? null
+                : ParseEndPoint(listen) ?? throw new FormatException($"HTTP_LISTEN: '{listen}' is not ip:port (e.g. 127.0.0.1:8080, 0.0.0.0:9100, [::1]:8080)."),
         };
     }
+
+    /// <summary>An IP literal and an explicit port (IPEndPoint.TryParse alone would take a missing port as 0).</summary>
+    private static IPEndPoint? ParseEndPoint(string text) =>
+        text.LastIndexOf(':') is var colon and > 0 && colon > text.LastIndexOf(']') && colon < text.Length - 1
+            && (text.StartsWith('[') || text.IndexOf(':', StringComparison.Ordinal) == colon) // IPv6 in brackets
+            && text[(colon + 1)..].All(char.IsAsciiDigit) && IPEndPoint.TryParse(text, out var endPoint) ? endPoint : null;
 
     private static T Wrap<T>(string name, Func<T> parse)
     {

@@ -23,7 +23,11 @@ namespace LowLatency.Host.Daemon;
 public static partial class RunCommand
 {
     /// <summary>Runs the daemon with <paramref name="options"/> until <paramref name="stop"/> (or SIGTERM/SIGINT) fires.</summary>
-    public static int Run(DaemonOptions options, ILoggerFactory loggers, CancellationToken stop = default)
+    /// <param name="options">The configuration.</param>
+    /// <param name="loggers">Where logs go.</param>
+    /// <param name="stop">Stops the daemon as SIGTERM would.</param>
+    /// <param name="httpStarted">Called with the bound address of the health and metrics endpoints once they listen.</param>
+    public static int Run(DaemonOptions options, ILoggerFactory loggers, CancellationToken stop = default, Action<Uri>? httpStarted = null)
     {
         var log = loggers.CreateLogger("lowlatency");
         using var signals = new CancellationTokenSource();
@@ -60,12 +64,13 @@ public static partial class RunCommand
             symbols,
             watermark,
             loggers.CreateLogger<KafkaSink>());
-        pipeline.Output.HandleEventsWith(new KafkaSinkHandler(kafkaSink), new EventProcessorOptions { ThreadName = "sink-kafka" });
+        var kafkaSinkThread = pipeline.Output.HandleEventsWith(new KafkaSinkHandler(kafkaSink), new EventProcessorOptions { ThreadName = "sink-kafka" });
 
         using var files = options.OutputDirectory is null ? null : new OutputFileWriter(options.OutputDirectory, symbols, options.OutputFormat);
+        IEventProcessor? filesThread = null;
         if (files is not null)
         {
-            pipeline.Output.HandleEventsWith(new OutputFileHandler(files, watermark), new EventProcessorOptions { ThreadName = "sink-files" });
+            filesThread = pipeline.Output.HandleEventsWith(new OutputFileHandler(files, watermark), new EventProcessorOptions { ThreadName = "sink-files" });
         }
 
         using var source = new KafkaSource(
@@ -100,6 +105,18 @@ public static partial class RunCommand
             Name = "source-kafka",
             IsBackground = false,
         };
+
+        // Declared after the source, so disposed before it: no scrape reads a disposed source. Started before the source
+        // thread, so that a port already in use fails the start before anything is consumed.
+        using var metrics = new EngineMetrics(source, pipeline, kafkaSink);
+        using var http = options.HttpListen is null ? null
+            : HealthEndpoint.Start(options.HttpListen, metrics.Exporter, () => Components(source, sourceThread, pipeline, kafkaSink, kafkaSinkThread, files, filesThread), loggers);
+        if (http is not null)
+        {
+            LogHttp(log, http.Address);
+            httpStarted?.Invoke(http.Address);
+        }
+
         sourceThread.Start();
 
         var started = Stopwatch.GetTimestamp();
@@ -154,6 +171,49 @@ public static partial class RunCommand
         return Run(options, loggers);
     }
 
+    /// <summary>The components <c>/health</c> reports; read on a request thread from fields their owners publish.</summary>
+    private static Dictionary<string, ComponentHealth> Components(
+        KafkaSource source, Thread sourceThread, MarketDataPipeline pipeline, KafkaSink kafkaSink, IEventProcessor kafkaSinkThread, OutputFileWriter? files, IEventProcessor? filesThread)
+    {
+        var sincePoll = TimeSpan.FromMilliseconds(Environment.TickCount64 - source.LastPollTicks);
+        var shardsRunning = pipeline.Shards.Count(s => s.IsRunning);
+        var components = new Dictionary<string, ComponentHealth>(StringComparer.Ordinal)
+        {
+            ["kafka_source"] = new(sourceThread.IsAlive && sincePoll < TimeSpan.FromSeconds(30), new Dictionary<string, object?>
+            {
+                ["running"] = sourceThread.IsAlive,
+                ["assigned_partitions"] = source.AssignedPartitions,
+                ["paused"] = source.IsPaused,
+                ["last_poll"] = DateTimeOffset.UtcNow - sincePoll,
+                ["messages"] = source.Messages,
+            }),
+            ["pipeline"] = new(shardsRunning == pipeline.Shards.Count, new Dictionary<string, object?>
+            {
+                ["shards"] = pipeline.Shards.Count,
+                ["shards_running"] = shardsRunning,
+                ["input_ring_usage"] = pipeline.InputOccupancy,
+            }),
+            ["kafka_sink"] = new(kafkaSinkThread.IsRunning && kafkaSink.Failed == 0, new Dictionary<string, object?>
+            {
+                ["running"] = kafkaSinkThread.IsRunning,
+                ["produced"] = kafkaSink.Produced,
+                ["delivered"] = kafkaSink.Delivered,
+                ["failed"] = kafkaSink.Failed,
+            }),
+        };
+        if (files is not null && filesThread is not null)
+        {
+            var (candles, alerts, tickers) = files.Lines;
+            components["file_sink"] = new(filesThread.IsRunning, new Dictionary<string, object?>
+            {
+                ["running"] = filesThread.IsRunning,
+                ["lines"] = candles + alerts + tickers,
+            });
+        }
+
+        return components;
+    }
+
     private static AssetPriceDecoder AssetDecoder(SymbolTable symbols, DaemonOptions options)
     {
         var schema = options.AssetSchemaLocation is null ? null : AvroSchema.Parse(File.ReadAllText(options.AssetSchemaLocation));
@@ -165,6 +225,9 @@ public static partial class RunCommand
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Messages} messages ({Rate:F0}/s), {Rejected} rejected, {Commits} commits, {Pauses} pauses, {Delivered} outputs delivered, input ring {Occupancy:P0} full")]
     private static partial void LogProgress(ILogger log, long messages, double rate, long rejected, long commits, long pauses, long delivered, double occupancy);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "health and metrics on {Address} (/health, /health/live, /health/ready, /metrics)")]
+    private static partial void LogHttp(ILogger log, Uri address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Signal}: draining (intake stopped; a last commit follows)")]
     private static partial void LogSignal(ILogger log, PosixSignal signal);

@@ -41,6 +41,14 @@ public sealed partial class KafkaSource : IDisposable
     private readonly long[] _storedOffsets; // [index]: the offset last stored for commit
     private readonly long[] _committable;
     private readonly Dictionary<string, FrameFormat> _formats;
+    private readonly Dictionary<string, int> _topicOrdinals;
+    private readonly string[] _topics;          // [ordinal]: the subscribed topics, then "(other)" for a topic none names
+    private readonly long[] _messagesByTopic;   // [ordinal]: written by the source thread only, read by metrics
+    private readonly long[] _lagByTopic;        // [ordinal]: consumer lag, refreshed once a second by the source thread
+    private long _nextLagTicks;
+    private int _lastTopicOrdinal;
+    private int _assigned;
+    private long _lastPollTicks;
     private IProducer<byte[]?, byte[]>? _deadLetters;
     private int _deadLettersSinceMark;
     private long _nextMarkTicks;
@@ -68,6 +76,11 @@ public sealed partial class KafkaSource : IDisposable
         _watermark = watermark;
         _log = log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _formats = new Dictionary<string, FrameFormat>(options.Topics, StringComparer.Ordinal);
+        _topics = [.. options.Topics.Keys, "(other)"];
+        _topicOrdinals = _topics.Select((topic, i) => KeyValuePair.Create(topic, i)).ToDictionary(StringComparer.Ordinal);
+        _messagesByTopic = new long[_topics.Length];
+        _lagByTopic = new long[_topics.Length];
+        _lastPollTicks = Environment.TickCount64;
         _nextOffsets = new long[watermark.PartitionCapacity];
         _storedOffsets = new long[watermark.PartitionCapacity];
         _committable = new long[watermark.PartitionCapacity];
@@ -114,6 +127,25 @@ public sealed partial class KafkaSource : IDisposable
     /// <summary>Completed commit marks whose offsets were stored.</summary>
     public long Commits { get; private set; }
 
+    /// <summary>The topics <see cref="MessagesOf"/> and <see cref="LagOf"/> count by ordinal: the subscribed ones, then "(other)".</summary>
+    public IReadOnlyList<string> Topics => _topics;
+
+    /// <summary>Messages consumed from topic <paramref name="ordinal"/> of <see cref="Topics"/> (any thread).</summary>
+    /// <remarks>A plain 64-bit read of a field only the source thread writes: atomic, possibly a moment stale.</remarks>
+    public long MessagesOf(int ordinal) => Volatile.Read(ref _messagesByTopic[ordinal]);
+
+    /// <summary>
+    /// Consumer lag of topic <paramref name="ordinal"/>: high watermark minus position, summed over its assigned
+    /// partitions, as librdkafka last saw them (refreshed once a second by the source thread; any thread may read).
+    /// </summary>
+    public long LagOf(int ordinal) => Volatile.Read(ref _lagByTopic[ordinal]);
+
+    /// <summary>Partitions assigned (as of the last rebalance or lag refresh; any thread).</summary>
+    public int AssignedPartitions => Volatile.Read(ref _assigned);
+
+    /// <summary>When the source thread last polled the consumer (<see cref="Environment.TickCount64"/>; any thread).</summary>
+    public long LastPollTicks => Volatile.Read(ref _lastPollTicks);
+
     /// <summary>Whether the partitions are paused now.</summary>
     public bool IsPaused => _paused;
 
@@ -153,6 +185,12 @@ public sealed partial class KafkaSource : IDisposable
             }
 
             StoreCompletedMarks();
+            Volatile.Write(ref _lastPollTicks, Environment.TickCount64);
+            if (Environment.TickCount64 >= _nextLagTicks)
+            {
+                RefreshLag();
+                _nextLagTicks = Environment.TickCount64 + 1_000;
+            }
         }
 
         _closing = true;
@@ -174,9 +212,11 @@ public sealed partial class KafkaSource : IDisposable
         var position = SourcePosition.Compose(index, offset);
         var frame = result.Message.Value < 0 ? ReadOnlySpan<byte>.Empty : _frame.Buffer.AsSpan(0, result.Message.Value);
 
-        var decoded = _pipeline.Publish(FormatOf(result.Topic), frame, WallClock.UnixNanoseconds(), position);
+        var format = FormatOf(result.Topic);
+        var decoded = _pipeline.Publish(format, frame, WallClock.UnixNanoseconds(), position);
         _nextOffsets[index] = offset + 1;
         Messages++;
+        _messagesByTopic[_lastTopicOrdinal]++;
         if (KlineChangeDecoder.IsSkipped(decoded))
         {
             Skipped++;
@@ -196,6 +236,7 @@ public sealed partial class KafkaSource : IDisposable
     private FrameFormat CacheFormat(string topic)
     {
         _lastFormatTopic = topic;
+        _lastTopicOrdinal = _topicOrdinals.GetValueOrDefault(topic, _topics.Length - 1);
         return _lastFormat = _formats.GetValueOrDefault(topic, FrameFormat.BinanceJson);
     }
 
@@ -232,6 +273,32 @@ public sealed partial class KafkaSource : IDisposable
         _partitions.Add(partition);
         _partitionIndex.Add(partition, index);
         return index;
+    }
+
+    /// <summary>
+    /// Lag per topic from librdkafka's cached watermarks and positions (local calls, no broker round trip); on the
+    /// source thread because the consumer is used from it alone.
+    /// </summary>
+    private void RefreshLag()
+    {
+        var assignment = _consumer.Assignment;
+        Volatile.Write(ref _assigned, assignment.Count);
+        Span<long> lag = stackalloc long[_lagByTopic.Length];
+        lag.Clear();
+        foreach (var partition in assignment)
+        {
+            var high = _consumer.GetWatermarkOffsets(partition).High;
+            var position = _consumer.Position(partition);
+            if (high != Offset.Unset && position != Offset.Unset && high.Value > position.Value)
+            {
+                lag[_topicOrdinals.GetValueOrDefault(partition.Topic, _topics.Length - 1)] += high.Value - position.Value;
+            }
+        }
+
+        for (var i = 0; i < lag.Length; i++)
+        {
+            Volatile.Write(ref _lagByTopic[i], lag[i]);
+        }
     }
 
     private void ApplyBackpressure()
@@ -348,6 +415,7 @@ public sealed partial class KafkaSource : IDisposable
         }
 
         _lastPartition = -1;
+        Volatile.Write(ref _assigned, assigned.Count); // eager assignment: the whole new set (RefreshLag corrects it within a second)
         LogAssigned(assigned.Count, string.Join(", ", assigned));
     }
 
@@ -361,6 +429,7 @@ public sealed partial class KafkaSource : IDisposable
         }
 
         Forget(revoked.Select(r => r.TopicPartition));
+        Volatile.Write(ref _assigned, Math.Max(0, _assigned - revoked.Count));
         LogRevoked(revoked.Count);
     }
 
@@ -368,6 +437,7 @@ public sealed partial class KafkaSource : IDisposable
     {
         // Lost, not revoked: another member may own them already, so nothing may be committed for them.
         Forget(lost.Select(l => l.TopicPartition));
+        Volatile.Write(ref _assigned, Math.Max(0, _assigned - lost.Count));
         LogLost(lost.Count);
     }
 

@@ -1,0 +1,109 @@
+using System.Diagnostics.Metrics;
+using LowLatency.Engine;
+using LowLatency.Kafka.Sink;
+using LowLatency.Kafka.Source;
+using LowLatency.Telemetry.Prometheus;
+
+namespace LowLatency.Host.Daemon;
+
+/// <summary>
+/// The daemon's metrics: one <see cref="Meter"/> named <c>LowLatency</c> whose observable instruments read, at scrape
+/// time, the plain counters the source, pipeline, shards and sinks already keep (nothing is added to the hot path), and
+/// the Prometheus exporter that serves them.
+/// </summary>
+/// <remarks>
+/// The receive→aggregated latency is exposed as a Prometheus histogram built from the shards' log-linear
+/// <see cref="Telemetry.LatencyHistogram"/>s (cumulative since start), not as p50/p99 gauges: cumulative buckets let
+/// Prometheus compute quantiles over any window with <c>histogram_quantile(rate(...))</c> and aggregate instances, which
+/// since-start percentiles cannot. The meter is scoped to this instance so that two daemons in one process (tests) do
+/// not export each other's instruments.
+/// </remarks>
+public sealed class EngineMetrics : IDisposable
+{
+    private readonly Meter _meter;
+
+    /// <summary>Creates the instruments over <paramref name="source"/>, <paramref name="pipeline"/> and <paramref name="sink"/>.</summary>
+    public EngineMetrics(KafkaSource source, MarketDataPipeline pipeline, KafkaSink sink)
+    {
+        _meter = new Meter(new MeterOptions("LowLatency") { Scope = this });
+        Exporter = new PrometheusExporter(meter => meter.Name.StartsWith("LowLatency", StringComparison.Ordinal) && (meter.Scope is null || ReferenceEquals(meter.Scope, this)));
+
+        _meter.CreateObservableCounter("lowlatency.kafka.source.messages", () => ByTopic(source, source.MessagesOf), "{message}", "Messages consumed, by topic.");
+        _meter.CreateObservableGauge("lowlatency.kafka.source.lag", () => ByTopic(source, source.LagOf), "{message}", "Consumer lag (high watermark - position) over the assigned partitions, by topic.");
+        _meter.CreateObservableCounter("lowlatency.kafka.source.dead_lettered", () => source.DeadLettered, "{message}", "Rejected messages sent to the dead-letter topic.");
+        _meter.CreateObservableCounter("lowlatency.kafka.source.pauses", () => source.Pauses, "{pause}", "Times the partitions were paused because the input ring was full.");
+        _meter.CreateObservableGauge("lowlatency.kafka.source.paused", () => source.IsPaused ? 1 : 0, "{partition_set}", "1 while the partitions are paused.");
+        _meter.CreateObservableCounter("lowlatency.kafka.source.commits", () => source.Commits, "{commit}", "Completed commit marks whose offsets were stored.");
+        _meter.CreateObservableGauge("lowlatency.kafka.source.assigned_partitions", () => source.AssignedPartitions, "{partition}", "Partitions assigned to this consumer.");
+        _meter.CreateObservableCounter("lowlatency.pipeline.rejected", () => Rejected(pipeline), "{message}", "Frames the decoders rejected, by status and reason.");
+        _meter.CreateObservableGauge("lowlatency.pipeline.input_ring.usage", () => pipeline.InputOccupancy, "1", "How full the input ring is.");
+        _meter.CreateObservableGauge("lowlatency.pipeline.output_ring.usage", () => pipeline.OutputOccupancy, "1", "How full the output ring is.");
+        _meter.CreateObservableCounter("lowlatency.aggregation.candles_closed", () => SumShards(pipeline, static (c, _) => c.CandlesClosed), "{candle}", "Candles closed.");
+        _meter.CreateObservableCounter("lowlatency.aggregation.alerts", () => SumShards(pipeline, static (c, _) => c.Alerts), "{alert}", "Alerts raised.");
+        _meter.CreateObservableCounter("lowlatency.aggregation.too_late_trades", () => SumShards(pipeline, static (c, _) => c.TooLateTrades), "{trade}", "Trades too late for their candle.");
+        _meter.CreateObservableCounter("lowlatency.aggregation.trade_id_gaps", () => SumShards(pipeline, TradeIdGaps), "{gap}", "Gaps in the trade ids of a symbol.");
+        _meter.CreateObservableCounter("lowlatency.kafka.sink.produced", () => sink.Produced, "{message}", "Output messages handed to the producer.");
+        _meter.CreateObservableCounter("lowlatency.kafka.sink.delivered", () => sink.Delivered, "{message}", "Output messages the brokers acknowledged.");
+        _meter.CreateObservableCounter("lowlatency.kafka.sink.failed", () => sink.Failed, "{message}", "Output messages whose delivery failed for good.");
+        Exporter.AddHistogram(
+            "lowlatency.pipeline.ingest_to_aggregated.duration",
+            "s",
+            "Source took the frame to its shard finished the event (1 event in 8 sampled).",
+            () => pipeline.Shards.Select(s => s.Handler.Counters.IngestToAggregatedNs),
+            toUnit: 1e-9);
+    }
+
+    /// <summary>The exporter that serves these instruments (<c>/metrics</c>).</summary>
+    public PrometheusExporter Exporter { get; }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Exporter.Dispose();
+        _meter.Dispose();
+    }
+
+    private static IEnumerable<Measurement<long>> ByTopic(KafkaSource source, Func<int, long> value)
+    {
+        var topics = source.Topics;
+        for (var i = 0; i < topics.Count; i++)
+        {
+            var v = value(i);
+            if (v != 0 || i < topics.Count - 1)
+            {
+                yield return new Measurement<long>(v, new KeyValuePair<string, object?>("topic", topics[i])); // "(other)" only once seen
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> Rejected(MarketDataPipeline pipeline)
+    {
+        foreach (var rejection in pipeline.Rejections.ToArray())
+        {
+            yield return new Measurement<long>(
+                rejection.Count, new KeyValuePair<string, object?>("status", rejection.Status.ToString()), new KeyValuePair<string, object?>("reason", rejection.Reason));
+        }
+    }
+
+    private static long SumShards(MarketDataPipeline pipeline, Func<Aggregation.ShardCounters, Aggregation.CandleAggregator, long> value)
+    {
+        long sum = 0;
+        foreach (var shard in pipeline.Shards)
+        {
+            sum += value(shard.Handler.Counters, shard.Handler.Candles);
+        }
+
+        return sum;
+    }
+
+    private static long TradeIdGaps(Aggregation.ShardCounters counters, Aggregation.CandleAggregator candles)
+    {
+        long sum = 0;
+        for (var symbol = 0; symbol < candles.Options.SymbolCapacity; symbol++)
+        {
+            sum += candles.Gaps(symbol);
+        }
+
+        return sum;
+    }
+}
