@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
+using LowLatency.Codecs.Avro;
 using LowLatency.Engine;
 using LowLatency.Host.Daemon;
 using LowLatency.Host.Replay;
@@ -181,23 +182,55 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
             ("BTCUSDT", Encoding.UTF8.GetBytes(Trade(2, t0 + 5_000))), // closes the first 1 s candle (lateness 2 s)
         ]);
 
-        var options = Options(input, candlesTopic, MockKafkaFixture.NewGroupId("poison")) with { DeadLetterTopic = deadLetters };
-        RunUntil(options, () => CountMessages(candlesTopic) >= 1 && CountMessages(deadLetters) >= 2);
-        Assert.Equal(2, CountMessages(deadLetters));
+        // The Avro topic: a good `assets` record, one under a schema id nobody registered, and a truncated one.
+        var assets = kafka.CreateTopic("assets", 1);
+        var record = new Dictionary<string, object?>
+        {
+            ["id"] = "0f8fad5b-d9cb-469f-a165-70867728950e", ["asset_name"] = "BTCUSDT", ["open"] = "61837.64", ["high"] = "61900",
+            ["low"] = "61800.1", ["close"] = "61850.5", ["volume"] = "12.345", ["quote_volume"] = "763000.12", ["trades"] = "42",
+            ["is_closed"] = "true", ["timestamp"] = "1723161240000", ["close_time"] = "1723161299999", ["collected_at"] = "1723161300123",
+        };
+        var body = AvroGenericDatum.Write(AvroPlan.Compile(AssetPriceSchema.Schema), record);
+        byte[] Framed(int schemaId)
+        {
+            var header = new byte[ConfluentFraming.HeaderLength];
+            ConfluentFraming.TryWriteHeader(header, schemaId);
+            return [.. header, .. body];
+        }
+
+        var wrongSchema = Framed(9);
+        var truncated = Framed(1)[..^5];
+        Produce(assets, [("BTCUSDT", Framed(1)), ("BTCUSDT", wrongSchema), ("BTCUSDT", truncated)]);
+
+        var options = Options(input, candlesTopic, MockKafkaFixture.NewGroupId("poison")) with
+        {
+            DeadLetterTopic = deadLetters,
+            InputTopics = new Dictionary<string, FrameFormat> { [input] = FrameFormat.BinanceJson, [assets] = FrameFormat.AssetPriceAvro },
+        };
+        RunUntil(options, () => CountMessages(candlesTopic) >= 1 && CountMessages(deadLetters) >= 4);
+        Assert.Equal(4, CountMessages(deadLetters));
 
         using var consumer = Consumer(MockKafkaFixture.NewGroupId("dlq-reader"));
         consumer.Subscribe(deadLetters);
-        var letters = new List<Message<byte[], byte[]>>();
-        Poll.Until(() => (consumer.Consume(100) is { } r && AddTo(letters, r.Message)) || letters.Count >= 2, "two dead letters");
-        Assert.Equal("""{"e":"trade","E":17231612"""u8.ToArray(), letters[0].Value);
-        Assert.Equal([0xFF, 0xFE, 0x00], letters[1].Value);
-        Assert.All(letters, l => Assert.Contains("Malformed", Encoding.UTF8.GetString(l.Headers.GetLastBytes("lowlatency.reason")), StringComparison.Ordinal));
-    }
+        var letters = new List<(string Value, string Reason, string Topic)>();
+        Poll.Until(() =>
+        {
+            if (consumer.Consume(100) is { } r)
+            {
+                letters.Add((
+                    Convert.ToHexString(r.Message.Value),
+                    Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes("lowlatency.reason")),
+                    Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes("lowlatency.topic"))));
+            }
 
-    private static bool AddTo(List<Message<byte[], byte[]>> list, Message<byte[], byte[]> message)
-    {
-        list.Add(message);
-        return list.Count >= 2;
+            return letters.Count >= 4;
+        }, "four dead letters");
+
+        // Each with its original bytes, its topic and a reason; the topics' other messages went through.
+        Assert.Contains(letters, l => l.Value == Convert.ToHexString("""{"e":"trade","E":17231612"""u8) && l.Topic == input && l.Reason.StartsWith("Malformed", StringComparison.Ordinal));
+        Assert.Contains(letters, l => l.Value == "FFFE00" && l.Topic == input && l.Reason.StartsWith("Malformed", StringComparison.Ordinal));
+        Assert.Contains(letters, l => l.Value == Convert.ToHexString(wrongSchema) && l.Topic == assets && l.Reason.Contains("schema id not registered", StringComparison.Ordinal));
+        Assert.Contains(letters, l => l.Value == Convert.ToHexString(truncated) && l.Topic == assets && !l.Reason.StartsWith("Ok", StringComparison.Ordinal));
     }
 
     private DaemonOptions Options(string input, string candlesTopic, string groupId) => new()
