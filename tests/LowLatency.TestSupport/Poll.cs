@@ -9,7 +9,10 @@ public static class Poll
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Returns as soon as <paramref name="condition"/> is true; fails the test with <paramref name="what"/> at the deadline.</summary>
-    public static void Until(Func<bool> condition, string what, TimeSpan? timeout = null)
+    public static void Until(Func<bool> condition, string what, TimeSpan? timeout = null) => Until(condition, what, timeout, describe: null);
+
+    /// <summary>As above; at the deadline the failure message adds <paramref name="describe"/>'s account of the state.</summary>
+    public static void Until(Func<bool> condition, string what, TimeSpan? timeout, Func<string>? describe)
     {
         ArgumentNullException.ThrowIfNull(condition);
         var deadline = Stopwatch.GetTimestamp() + (long)((timeout ?? DefaultTimeout).TotalSeconds * Stopwatch.Frequency);
@@ -18,7 +21,7 @@ public static class Poll
         {
             if (Stopwatch.GetTimestamp() > deadline)
             {
-                Xunit.Assert.Fail($"Timed out after {(timeout ?? DefaultTimeout).TotalSeconds:0.#} s waiting for: {what}");
+                Xunit.Assert.Fail($"Timed out after {(timeout ?? DefaultTimeout).TotalSeconds:0.#} s waiting for: {what}{(describe is null ? string.Empty : "\n" + describe())}");
             }
 
             spinWait.SpinOnce();
