@@ -43,6 +43,7 @@ public sealed class KafkaSourceTests(MockKafkaFixture kafka) : IClassFixture<Moc
                 Topics = new Dictionary<string, FrameFormat> { [topic] = FrameFormat.BinanceJson },
                 SessionTimeoutMs = MockKafkaFixture.SessionTimeoutMs,
                 CommitInterval = TimeSpan.FromMilliseconds(100),
+                DrainTimeout = TimeSpan.FromSeconds(2), // a rebalance while the sink is held cannot drain; do not wait 30 s
             },
             pipeline,
             watermark);
@@ -59,7 +60,7 @@ public sealed class KafkaSourceTests(MockKafkaFixture kafka) : IClassFixture<Moc
             Assert.Equal(0, source.Commits); // nothing is durable while the sink holds everything
 
             gate.Set();
-            Poll.Until(() => source.Messages == count && !source.IsPaused, $"all {count} messages after the sink resumes");
+            Poll.Until(() => source.Messages == count && !source.IsPaused, $"all {count} messages after the sink resumes", TimeSpan.FromSeconds(60), () => $"{source.Messages} messages, paused {source.IsPaused}, {source.Pauses} pauses");
             Poll.Until(() => source.Commits > 0, "commits once the sink acknowledges marks");
         }
         finally
