@@ -53,7 +53,6 @@ public sealed partial class KafkaSource : IDisposable
     private int _deadLettersSinceMark;
     private long _nextMarkTicks;
     private bool _paused;
-    private bool _resumeAssignment;
     private bool _closing;
     private string? _lastTopic;
     private string? _lastFormatTopic;
@@ -172,14 +171,6 @@ public sealed partial class KafkaSource : IDisposable
             {
                 LogConsumeError(e.Error.Code, e.Error.Reason);
                 continue;
-            }
-
-            if (_resumeAssignment)
-            {
-                // librdkafka keeps a partition's pause flag across a re-assignment: a partition paused before a
-                // rebalance would stay paused for good while this source believes it is flowing.
-                _resumeAssignment = false;
-                _consumer.Resume(_consumer.Assignment);
             }
 
             if (result is not null && !result.IsPartitionEOF)
@@ -425,8 +416,6 @@ public sealed partial class KafkaSource : IDisposable
 
         _lastPartition = -1;
         Volatile.Write(ref _assigned, assigned.Count); // eager assignment: the whole new set (RefreshLag corrects it within a second)
-        _paused = false;
-        _resumeAssignment = true; // applied after Consume returns, once the assignment is in force
         LogAssigned(assigned.Count, string.Join(", ", assigned));
     }
 
