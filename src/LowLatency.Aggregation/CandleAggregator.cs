@@ -268,6 +268,22 @@ public sealed class CandleAggregator
     }
 
     /// <summary>
+    /// Closes the symbol's buckets that end more than the allowed lateness before <paramref name="sourceTimeNs"/>, the
+    /// newest trade time of the source the symbol arrives on (its Kafka partition), without moving the symbol's own
+    /// clock. A symbol that stops trading would otherwise hold its last candles open, and with them the commit of its
+    /// whole partition, until its next trade. A trade of the symbol that comes later than that is too late, as it would
+    /// be behind its own trades.
+    /// </summary>
+    public void CloseIdle<TSink>(int symbolId, long sourceTimeNs, ref TSink sink)
+        where TSink : struct, ICandleSink
+    {
+        if (sourceTimeNs > _newestTimeNs[symbolId])
+        {
+            CloseUpTo(symbolId, sourceTimeNs - _latenessNs, ref sink);
+        }
+    }
+
+    /// <summary>
     /// The lowest <see cref="Candle.FirstPosition"/> of the symbol's open candles (<see cref="SourcePosition.None"/> if
     /// none is open): how far back a restart of the symbol's source must begin to rebuild them.
     /// </summary>

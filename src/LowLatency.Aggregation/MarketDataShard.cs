@@ -81,6 +81,7 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
     private readonly int[] _symbolPartition;   // [symbol]: partition of the symbol's last trade, -1 before the first
     private readonly int[] _tradedSymbols;     // the owned symbols that have traded, _tradedCount of them
     private readonly long[] _oldestOpenOffsets; // [partition]: scratch for commit marks
+    private readonly long[] _partitionClockNs;  // [partition]: newest trade time seen from it (closes idle symbols' candles)
     private int _tradedCount;
     private Router _router;
 
@@ -116,6 +117,8 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
         _symbolPartition.AsSpan().Fill(-1);
         _tradedSymbols = new int[candles.SymbolCapacity];
         _oldestOpenOffsets = new long[partitionCapacity];
+        _partitionClockNs = new long[partitionCapacity];
+        _partitionClockNs.AsSpan().Fill(long.MinValue);
         Counters = new ShardCounters();
         _router = new Router
         {
@@ -168,7 +171,7 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
                 ref var trade = ref data.Payload.Trade;
                 if (data.SourcePosition != SourcePosition.None)
                 {
-                    TrackPartition(symbolId, data.SourcePosition);
+                    TrackPartition(symbolId, data.SourcePosition, trade.TradeTimeNs);
                 }
 
                 _tickers.OnTrade(symbolId, trade.Price, trade.Quantity, trade.TradeTimeNs, data.ReceiveTimeNs);
@@ -220,15 +223,27 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
     /// <summary>Whether the open candles are closed and emitted when the processor stops (default true; see the pipeline's option).</summary>
     public bool FlushOnShutdown { get; init; } = true;
 
-    /// <summary>Remembers the partition the symbol's trades come from (a symbol is expected to stay on one).</summary>
+    /// <summary>
+    /// Remembers the partition the symbol's trades come from (a symbol is expected to stay on one) and moves that
+    /// partition's clock.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void TrackPartition(int symbolId, long position)
+    private void TrackPartition(int symbolId, long position, long tradeTimeNs)
     {
         ref var partition = ref _symbolPartition[symbolId];
         var current = SourcePosition.PartitionOf(position);
         if (partition != current)
         {
             NewPartition(symbolId, ref partition, current);
+        }
+
+        if ((uint)current < (uint)_partitionClockNs.Length)
+        {
+            ref var clock = ref _partitionClockNs[current];
+            if (tradeTimeNs > clock)
+            {
+                clock = tradeTimeNs;
+            }
         }
     }
 
@@ -262,6 +277,11 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
                 }
             }
 
+            if ((ulong)control.RequestId < (ulong)_partitionClockNs.Length)
+            {
+                _partitionClockNs[control.RequestId] = long.MinValue;
+            }
+
             return;
         }
 
@@ -270,6 +290,13 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
         for (var i = 0; i < _tradedCount; i++)
         {
             var symbolId = _tradedSymbols[i];
+            var symbolPartition = _symbolPartition[symbolId];
+            if ((uint)symbolPartition < (uint)_partitionClockNs.Length)
+            {
+                // Candles of a symbol that stopped trading close on its partition's clock, so they release the commit.
+                _candles.CloseIdle(symbolId, _partitionClockNs[symbolPartition], ref _router);
+            }
+
             var open = _candles.OldestOpenPosition(symbolId);
             var partition = SourcePosition.PartitionOf(open);
             if (open != SourcePosition.None && partition < oldest.Length)

@@ -108,6 +108,48 @@ public sealed class CommitWatermarkTests : IDisposable
         Assert.True(pipeline.Complete(TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public void Pipeline_IdleSymbolsCandlesCloseOnTheirPartitionsClock()
+    {
+        var symbols = new SymbolTable(64);
+        var watermark = new CommitWatermark(shards: 1, durableSinks: 1, partitionCapacity: 2);
+        using var pipeline = new MarketDataPipeline(symbols, new MarketDataPipelineOptions
+        {
+            Shards = 1,
+            Pin = false,
+            RingSize = 1024,
+            CommitMarks = watermark,
+            PartitionCapacity = 2,
+            Candles = new CandleAggregatorOptions { Intervals = [TimeSpan.FromSeconds(1)], AllowedLateness = TimeSpan.FromSeconds(2) },
+        });
+        using var writer = new OutputFileWriter(_out, symbols);
+        pipeline.Output.HandleEventsWith(new OutputFileHandler(writer, watermark));
+        pipeline.Start();
+
+        // Partition 0: XRPUSDT trades once at offset 0 and never again; BTCUSDT trades on, one trade a second.
+        var next = new long[] { CommitWatermark.NoOffset, CommitWatermark.NoOffset };
+        pipeline.Publish(Trade("XRPUSDT", 1, s_start), 0, SourcePosition.Compose(0, 0));
+        pipeline.Publish(Trade("BTCUSDT", 1, s_start + 500), 0, SourcePosition.Compose(0, 1));
+        pipeline.Publish(Trade("BTCUSDT", 2, s_start + 2_500), 0, SourcePosition.Compose(0, 2));
+        next[0] = 3;
+
+        // At 2.5 s the partition is not yet past XRPUSDT's bucket [0, 1 s) plus the 2 s lateness: it holds offset 0.
+        Assert.Equal(0, Commit(pipeline, watermark, next)[0]);
+
+        // At 3.5 s it is: the mark closes XRPUSDT's candle on the partition's clock, and the commit moves on to the
+        // oldest candle still open, BTCUSDT's [2 s, 3 s) at offset 2.
+        pipeline.Publish(Trade("BTCUSDT", 3, s_start + 3_500), 0, SourcePosition.Compose(0, 3));
+        next[0] = 4;
+        Assert.Equal(2, Commit(pipeline, watermark, next)[0]);
+        Assert.Contains(File.ReadAllLines(Path.Combine(_out, "candles.jsonl")), l => l.Contains("\"symbol\":\"XRPUSDT\"", StringComparison.Ordinal));
+
+        // A XRPUSDT trade for the closed bucket is now too late (never a second candle with the same key).
+        pipeline.Publish(Trade("XRPUSDT", 2, s_start + 900), 0, SourcePosition.Compose(0, 4));
+        Assert.True(pipeline.Complete(TimeSpan.FromSeconds(30)));
+        Assert.Equal(1, pipeline.Shards[0].Handler.Counters.TooLateTrades);
+        Assert.Single(File.ReadAllLines(Path.Combine(_out, "candles.jsonl")), l => l.Contains("\"symbol\":\"XRPUSDT\"", StringComparison.Ordinal));
+    }
+
     private static long[] Commit(MarketDataPipeline pipeline, CommitWatermark watermark, long[] next)
     {
         var id = watermark.BeginMark(next);
