@@ -42,9 +42,9 @@ internal static class TestClients
     /// Produces <paramref name="count"/> realistic Binance frames (the generator's mix of 50 symbols), keyed by symbol,
     /// waits for every delivery report and asserts none failed. Returns them in production order.
     /// </summary>
-    public static List<SentFrame> ProduceFrames(MockKafkaFixture kafka, string topic, int count)
+    public static List<SentFrame> ProduceFrames(MockKafkaFixture kafka, string topic, int count, MarketDataGeneratorOptions? options = null)
     {
-        var generator = new MarketDataGenerator();
+        var generator = new MarketDataGenerator(options);
         var buffer = new byte[generator.MaxFrameBytes];
         var sent = new List<SentFrame>(count);
         var failures = new List<string>();

@@ -40,6 +40,7 @@ public sealed partial class KafkaSource : IDisposable
     private readonly long[] _nextOffsets;   // [index]: offset after the last one published; NoOffset if none
     private readonly long[] _storedOffsets; // [index]: the offset last stored for commit
     private readonly long[] _committable;
+    private readonly List<TopicPartition> _pausedPartitions = []; // what Pause was called for, so exactly these are resumed
     private readonly Dictionary<string, FrameFormat> _formats;
     private readonly Dictionary<string, int> _topicOrdinals;
     private readonly string[] _topics;          // [ordinal]: the subscribed topics, then "(other)" for a topic none names
@@ -306,15 +307,40 @@ public sealed partial class KafkaSource : IDisposable
         var occupancy = _pipeline.InputOccupancy;
         if (!_paused && occupancy >= _options.PauseAtOccupancy)
         {
-            _consumer.Pause(_consumer.Assignment);
+            var assignment = _consumer.Assignment;
+            if (assignment.Count == 0)
+            {
+                return; // nothing to pause yet; an assignment arriving later is paused by the next check
+            }
+
+            _consumer.Pause(assignment);
+            _pausedPartitions.AddRange(assignment);
             _paused = true;
             Pauses++;
         }
         else if (_paused && occupancy <= _options.ResumeAtOccupancy)
         {
-            _consumer.Resume(_consumer.Assignment);
-            _paused = false;
+            Resume(_pausedPartitions);
         }
+    }
+
+    /// <summary>
+    /// Resumes the paused partitions among <paramref name="partitions"/>, and only those: librdkafka 2.0 may fetch again
+    /// from a stale position when a partition that was not paused is resumed (librdkafka#4637), which would deliver
+    /// messages twice.
+    /// </summary>
+    private void Resume(IReadOnlyCollection<TopicPartition> partitions)
+    {
+        var resume = ReferenceEquals(partitions, _pausedPartitions)
+            ? [.. _pausedPartitions]
+            : _pausedPartitions.Intersect(partitions).ToList();
+        if (resume.Count > 0)
+        {
+            _consumer.Resume(resume);
+            _pausedPartitions.RemoveAll(resume.Contains);
+        }
+
+        _paused = _pausedPartitions.Count > 0;
     }
 
     /// <summary>Opens a commit mark at the current read positions and sends it through the pipeline.</summary>
@@ -428,7 +454,12 @@ public sealed partial class KafkaSource : IDisposable
             CommitEverythingDrained("rebalance");
         }
 
-        Forget(revoked.Select(r => r.TopicPartition));
+        // librdkafka keeps a partition's pause flag across a re-assignment (the flag belongs to its partition object,
+        // not to the assignment): resume while they are still ours, or a partition assigned again would stay paused
+        // for good while this source believes it flows. The backpressure check pauses the new assignment if needed.
+        var partitions = revoked.Select(r => r.TopicPartition).ToList();
+        Resume(partitions);
+        Forget(partitions);
         Volatile.Write(ref _assigned, Math.Max(0, _assigned - revoked.Count));
         LogRevoked(revoked.Count);
     }
@@ -436,7 +467,9 @@ public sealed partial class KafkaSource : IDisposable
     private void OnLost(List<TopicPartitionOffset> lost)
     {
         // Lost, not revoked: another member may own them already, so nothing may be committed for them.
-        Forget(lost.Select(l => l.TopicPartition));
+        var partitions = lost.Select(l => l.TopicPartition).ToList();
+        Resume(partitions);
+        Forget(partitions);
         Volatile.Write(ref _assigned, Math.Max(0, _assigned - lost.Count));
         LogLost(lost.Count);
     }
@@ -454,10 +487,6 @@ public sealed partial class KafkaSource : IDisposable
         }
 
         _lastPartition = -1;
-        if (_paused)
-        {
-            _paused = false; // a new assignment starts unpaused
-        }
     }
 
     private void DeadLetter(ConsumeResult<Ignore, int> result, ReadOnlySpan<byte> frame, DecodeResult decoded)
