@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
 using LowLatency.Codecs.Avro;
+using LowLatency.Connectors.Replay;
 using LowLatency.Engine;
 using LowLatency.Host.Daemon;
 using LowLatency.Host.Replay;
@@ -276,6 +277,96 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
 
             return count > above && DateTime.UtcNow - since > TimeSpan.FromSeconds(3);
         };
+    }
+
+    [Fact]
+    public void Run_TwoDaemonsInOneGroup_SplitThePartitionsAndHandOverWithoutLoss()
+    {
+        // Generated frames of 50 symbols, keyed by symbol over 4 partitions; the first half before the daemons start,
+        // the second after one of them has left.
+        var generator = new MarketDataGenerator(new MarketDataGeneratorOptions { MeanGapNs = 3_000_000 }); // 2 minutes of event time
+        var buffer = new byte[generator.MaxFrameBytes];
+        var frames = new List<(string Symbol, long TimeNs, byte[] Frame)>();
+        for (var i = 0; i < 40_000; i++)
+        {
+            var length = generator.WriteNext(buffer, out var timeNs);
+            frames.Add((generator.Symbols[generator.LastSymbolIndex], timeNs, buffer[..length]));
+        }
+
+        var input = kafka.CreateTopic("split", 4);
+        var candlesTopic = kafka.CreateTopic("split-aggs", 4);
+        var group = MockKafkaFixture.NewGroupId("split");
+        Produce(input, frames.Take(20_000).Select(f => (f.Symbol, f.Frame)));
+
+        var a = StartDaemon(Options(input, candlesTopic, group));
+        var b = StartDaemon(Options(input, candlesTopic, group) with { OutputDirectory = Path.Combine(_dir, "out-b") });
+        var firstHalf = Settled(candlesTopic, above: 0);
+        Poll.Until(() => a.Log.ToString().Contains("assigned", StringComparison.Ordinal) && b.Log.ToString().Contains("assigned", StringComparison.Ordinal)
+            && firstHalf(), "both daemons assigned and their output settled", TimeSpan.FromSeconds(90), () => $"{_lastCount}\nA:\n{a.Log}\nB:\n{b.Log}");
+        var aShare = System.Text.RegularExpressions.Regex.Matches(a.Log.ToString(), @"(\d+) partition\(s\) assigned")[^1].Groups[1].Value;
+        Assert.InRange(int.Parse(aShare, System.Globalization.CultureInfo.InvariantCulture), 1, 3); // the partitions were split
+        var bLogBeforeHandOver = b.Log.ToString().Length;
+        Assert.Equal(0, a.Stop());
+
+        // A has left (drained, committed); B takes its partitions (the group may take more than one rebalance to get
+        // there), then the second half.
+        Poll.Until(() => b.Log.ToString()[bLogBeforeHandOver..].Contains("4 partition(s) assigned", StringComparison.Ordinal), "B owns all four partitions", TimeSpan.FromSeconds(60), () => b.Log.ToString());
+        Produce(input, frames.Skip(20_000).Select(f => (f.Symbol, f.Frame)));
+        var beforeSecondHalf = CountMessages(candlesTopic);
+        Poll.Until(Settled(candlesTopic, above: beforeSecondHalf), "the second half settled", TimeSpan.FromSeconds(90), () => $"{_lastCount}\nB:\n{b.Log}");
+        Assert.Equal(0, b.Stop());
+
+        // The reference: the replay path over every frame.
+        var recording = Path.Combine(_dir, "split.txt");
+        File.WriteAllLines(recording, frames.Select(f => $"{f.TimeNs} {Encoding.UTF8.GetString(f.Frame)}"));
+        Assert.Equal(0, ReplayCommand.Run([recording, "--out", Path.Combine(_dir, "split-replay"), "--no-pin", "--quiet-alerts", "--intervals", "1s,1m"], TextWriter.Null));
+        var expected = File.ReadLines(Path.Combine(_dir, "split-replay", "candles.jsonl")).ToDictionary(CandleKey);
+
+        // Every candle written equals the replay's (rolling volatility aside: a handed-over symbol restarts its window),
+        // and every replay candle that closed before the input ended was written.
+        var written = ReadCandles(candlesTopic).ToDictionary(c => c.Key, c => c.Value);
+        Assert.All(written, c => Assert.Equal(WithoutVolatility(expected[c.Key]), WithoutVolatility(c.Value)));
+        var newest = new Dictionary<string, long>();
+        foreach (var (symbol, _, frame) in frames)
+        {
+            using var doc = JsonDocument.Parse(frame);
+            var data = doc.RootElement.TryGetProperty("data", out var d) ? d : doc.RootElement;
+            if (data.TryGetProperty("e", out var e) && e.GetString() == "trade")
+            {
+                newest[symbol] = Math.Max(newest.GetValueOrDefault(symbol), data.GetProperty("T").GetInt64());
+            }
+        }
+
+        var lost = expected.Where(c => !written.ContainsKey(c.Key)).Select(c => JsonDocument.Parse(c.Value).RootElement)
+            .Where(c => c.GetProperty("close_time").GetInt64() + 1 <= newest[c.GetProperty("symbol").GetString()!] - 2_000)
+            .Select(c => CandleKey(c.GetRawText())).ToList();
+        Assert.True(lost.Count == 0, "closed but never written: " + string.Join(", ", lost.Take(10)));
+    }
+
+    private sealed class RunningDaemon(Thread thread, CancellationTokenSource stop, StringWriter log, ILoggerFactory loggers, Func<int> exit)
+    {
+        public StringWriter Log => log;
+
+        /// <summary>Stops it as SIGTERM would and returns its exit code.</summary>
+        public int Stop()
+        {
+            stop.Cancel();
+            Assert.True(thread.Join(TimeSpan.FromSeconds(60)), "the daemon stops within a minute of the stop request");
+            loggers.Dispose();
+            stop.Dispose();
+            return exit();
+        }
+    }
+
+    private static RunningDaemon StartDaemon(DaemonOptions options)
+    {
+        var log = new StringWriter();
+        var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information).AddProvider(new WriterLoggerProvider(log)));
+        var stop = new CancellationTokenSource();
+        var exit = -1;
+        var thread = new Thread(() => exit = RunCommand.Run(options, loggers, stop.Token));
+        thread.Start();
+        return new RunningDaemon(thread, stop, log, loggers, () => exit);
     }
 
     /// <summary>Runs the daemon in this process until <paramref name="condition"/> holds, then stops it as SIGTERM would; returns its log.</summary>
