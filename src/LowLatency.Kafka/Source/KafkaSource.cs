@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Confluent.Kafka;
 using LowLatency.Codecs.Binance;
 using LowLatency.Codecs.Debezium;
@@ -40,6 +41,7 @@ public sealed partial class KafkaSource : IDisposable
     private readonly long[] _nextOffsets;   // [index]: offset after the last one published; NoOffset if none
     private readonly long[] _storedOffsets; // [index]: the offset last stored for commit
     private readonly long[] _committable;
+    private readonly long[] _rewoundTo;     // [index]: the offset the partition was last sought back to (NoOffset if none)
     private readonly List<TopicPartition> _pausedPartitions = []; // what Pause was called for, so exactly these are resumed
     private readonly Dictionary<string, FrameFormat> _formats;
     private readonly Dictionary<string, int> _topicOrdinals;
@@ -85,6 +87,7 @@ public sealed partial class KafkaSource : IDisposable
         _nextOffsets = new long[watermark.PartitionCapacity];
         _storedOffsets = new long[watermark.PartitionCapacity];
         _committable = new long[watermark.PartitionCapacity];
+        _rewoundTo = new long[watermark.PartitionCapacity];
         _nextOffsets.AsSpan().Fill(CommitWatermark.NoOffset);
         _storedOffsets.AsSpan().Fill(CommitWatermark.NoOffset);
 
@@ -102,7 +105,7 @@ public sealed partial class KafkaSource : IDisposable
         };
         _consumer = new ConsumerBuilder<Ignore, int>(config)
             .SetValueDeserializer(_frame)
-            .SetPartitionsAssignedHandler((_, assigned) => OnAssigned(assigned))
+            .SetPartitionsAssignedHandler((consumer, assigned) => OnAssigned(consumer, assigned))
             .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked))
             .SetPartitionsLostHandler((_, lost) => OnLost(lost))
             .SetErrorHandler((_, error) => LogKafkaError(error.Code, error.Reason, error.IsFatal))
@@ -118,6 +121,12 @@ public sealed partial class KafkaSource : IDisposable
 
     /// <summary>Debezium deletes and tombstones (<see cref="KlineChangeDecoder.Skipped"/>): counted here, neither rejected nor dead-lettered.</summary>
     public long Skipped { get; private set; }
+
+    /// <summary>Messages librdkafka delivered again within one assignment; dropped, they were published already.</summary>
+    public long Redelivered { get; private set; }
+
+    /// <summary>Times librdkafka skipped offsets of a partition and the source read it again from the expected offset.</summary>
+    public long Rewinds { get; private set; }
 
     /// <summary>Messages sent to the dead-letter topic.</summary>
     public long DeadLettered { get; private set; }
@@ -212,6 +221,12 @@ public sealed partial class KafkaSource : IDisposable
         var offset = result.Offset.Value;
         var position = SourcePosition.Compose(index, offset);
         var frame = result.Message.Value < 0 ? ReadOnlySpan<byte>.Empty : _frame.Buffer.AsSpan(0, result.Message.Value);
+
+        var expected = _nextOffsets[index];
+        if (offset != expected && expected != CommitWatermark.NoOffset && !OnUnexpectedOffset(result, index, expected))
+        {
+            return;
+        }
 
         var format = FormatOf(result.Topic);
         var decoded = _pipeline.Publish(format, frame, WallClock.UnixNanoseconds(), position);
@@ -431,18 +446,64 @@ public sealed partial class KafkaSource : IDisposable
         }
     }
 
-    private void OnAssigned(List<TopicPartition> assigned)
+    private List<TopicPartitionOffset> OnAssigned(IConsumer<Ignore, int> consumer, List<TopicPartition> assigned)
     {
-        foreach (var partition in assigned)
+        // Every partition starts at the group's committed offset, named explicitly. Left to itself, librdkafka 2.0 can
+        // continue a re-assigned partition from its own last position when it was paused and resumed before the
+        // rebalance (librdkafka#1802, #4686), while the shards have just dropped the partition's open candles: they would
+        // be rebuilt from part of their trades (the crash test caught exactly that).
+        List<TopicPartitionOffset> start;
+        try
         {
-            var index = IndexOf(partition);
-            _nextOffsets[index] = CommitWatermark.NoOffset;
+            start = consumer.Committed(assigned, _options.DrainTimeout);
+        }
+        catch (KafkaException e)
+        {
+            LogCommittedUnknown(e.Error.Code, e.Error.Reason);
+            start = [.. assigned.Select(p => new TopicPartitionOffset(p, Offset.Unset))];
+        }
+
+        foreach (var partition in start)
+        {
+            var index = IndexOf(partition.TopicPartition);
+            _nextOffsets[index] = partition.Offset.Value >= 0 ? partition.Offset.Value : CommitWatermark.NoOffset;
             _storedOffsets[index] = CommitWatermark.NoOffset;
+            _rewoundTo[index] = CommitWatermark.NoOffset;
         }
 
         _lastPartition = -1;
         Volatile.Write(ref _assigned, assigned.Count); // eager assignment: the whole new set (RefreshLag corrects it within a second)
-        LogAssigned(assigned.Count, string.Join(", ", assigned));
+        LogAssigned(assigned.Count, string.Join(", ", start));
+        return start; // Offset.Unset where the group has no commit: auto.offset.reset applies
+    }
+
+    /// <summary>
+    /// A message that is not the next one of its partition: false if it must not be published. An earlier offset was
+    /// published already in this assignment (librdkafka delivered it again); a later one means offsets were skipped, so
+    /// the partition is read again from the expected offset, once: if the broker then still starts later, the offsets
+    /// in between do not exist (compaction, transaction markers) and reading goes on.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool OnUnexpectedOffset(ConsumeResult<Ignore, int> result, int index, long expected)
+    {
+        var offset = result.Offset.Value;
+        if (offset < expected)
+        {
+            Redelivered++;
+            return false;
+        }
+
+        if (_rewoundTo[index] != expected)
+        {
+            _rewoundTo[index] = expected;
+            Rewinds++;
+            LogRewind(result.TopicPartition.ToString(), offset, expected);
+            _consumer.Seek(new TopicPartitionOffset(result.TopicPartition, expected));
+            return false;
+        }
+
+        LogOffsetGap(result.TopicPartition.ToString(), expected, offset);
+        return true;
     }
 
     private void OnRevoked(List<TopicPartitionOffset> revoked)
@@ -517,6 +578,15 @@ public sealed partial class KafkaSource : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Kafka: {Count} partition(s) assigned: {Partitions}")]
     private partial void LogAssigned(int count, string partitions);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: the group's committed offsets are unknown ({Code}: {Reason}); librdkafka looks them up itself")]
+    private partial void LogCommittedUnknown(ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: {Partition} delivered offset {Offset} where {Expected} was next; reading it again from {Expected}")]
+    private partial void LogRewind(string partition, long offset, long expected);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Kafka: {Partition} has no offsets from {Expected} to before {Offset} (compaction or transaction markers)")]
+    private partial void LogOffsetGap(string partition, long expected, long offset);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Kafka: {Count} partition(s) revoked after a commit of what was written")]
     private partial void LogRevoked(int count);
