@@ -17,9 +17,10 @@ using Microsoft.Extensions.Logging;
 namespace LowLatency.Host.Tests;
 
 /// <summary>The daemon against a real (mock) Kafka broker: the candles of the replay path, commits, restart, poison.</summary>
+[Collection(DaemonCollection.Name)]
 public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<MockKafkaFixture>, IDisposable
 {
-    private static string? _lastCount;
+    private readonly DaemonTopics _topics = new(kafka);
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "lowlatency-run-" + Guid.NewGuid().ToString("N"));
 
     public void Dispose()
@@ -61,7 +62,7 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         var input = kafka.CreateTopic("http-trades", 1);
         var candlesTopic = kafka.CreateTopic("http-aggs", 1);
         var t0 = 1_723_161_255_000L;
-        Produce(input, [.. Enumerable.Range(1, 5).Select(i => ("BTCUSDT",
+        _topics.Produce(input, [.. Enumerable.Range(1, 5).Select(i => ("BTCUSDT",
             Encoding.UTF8.GetBytes($$"""{"e":"trade","E":{{t0 + i}},"s":"BTCUSDT","t":{{i}},"p":"61837.64000000","q":"0.00100000","T":{{t0 + i}},"m":false,"M":true}"""))),
             ("BTCUSDT", [0xFF, 0xFE])]);
 
@@ -85,7 +86,7 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
             }
 
             (metrics, health) = (Get("/metrics"), Get("/health"));
-            _lastCount = $"/health {health.Status}: {health.Body}\n/metrics:\n{metrics.Body}";
+            DaemonTopics.LastCount = $"/health {health.Status}: {health.Body}\n/metrics:\n{metrics.Body}";
             return metrics.Body.Contains($"lowlatency_kafka_source_messages_total{{topic=\"{input}\"}} 6\n", StringComparison.Ordinal)
                 && health.Status == HttpStatusCode.OK && Get("/health/ready").Status == HttpStatusCode.OK && Get("/health/live").Status == HttpStatusCode.OK;
         }, httpStarted: a => address = a);
@@ -125,22 +126,22 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         var trades = ReadTrades("binance/recordings/spot_btcusdt_20240808.gz").Concat(ReadTrades("binance/recordings/spot_ethusdt_20240808.gz")).ToList();
         var input = kafka.CreateTopic("raw-trades", 4);
         var candlesTopic = kafka.CreateTopic("processed-aggs", 4);
-        Produce(input, trades.Select(t => (t.Symbol, Encoding.UTF8.GetBytes(t.Frame))));
+        _topics.Produce(input, trades.Select(t => (t.Symbol, Encoding.UTF8.GetBytes(t.Frame))));
 
         // The replay path's candles for the same frames (it also closes the last open ones at the end).
         var recording = Path.Combine(_dir, "trades.txt");
         Directory.CreateDirectory(_dir);
         File.WriteAllLines(recording, trades.OrderBy(t => t.ReceiveNs).Select(t => $"{t.ReceiveNs} {t.Frame}"));
         Assert.Equal(0, ReplayCommand.Run([recording, "--out", Path.Combine(_dir, "replay"), "--no-pin", "--quiet-alerts", "--intervals", "1s,1m"], TextWriter.Null));
-        var expected = File.ReadLines(Path.Combine(_dir, "replay", "candles.jsonl")).ToDictionary(CandleKey);
+        var expected = File.ReadLines(Path.Combine(_dir, "replay", "candles.jsonl")).ToDictionary(DaemonTopics.CandleKey);
 
         var options = Options(input, candlesTopic, groupId: MockKafkaFixture.NewGroupId("daemon"));
-        var first = RunUntil(options, Settled(candlesTopic, above: expected.Count - 11)); // at most 2 x (3 + 2) stay open
+        var first = RunUntil(options, _topics.Settled(candlesTopic, above: expected.Count - 11)); // at most 2 x (3 + 2) stay open
 
         // Every candle the daemon wrote is the replay's, byte for byte. Only the candles still open when the input ended
         // are missing (the replay closes them at its end; the daemon leaves them to be rebuilt): those that end after
         // the symbol's watermark, its newest trade time minus the 2 s lateness.
-        var written = ReadCandles(candlesTopic);
+        var written = _topics.ReadCandles(candlesTopic);
         Assert.Equal(written.Count, written.Select(c => c.Key).Distinct().Count());
         var diff = written.Where(c => expected[c.Key] != c.Value).Take(2).Select(c => $"\nreplay {expected[c.Key]}\ndaemon {c.Value}");
         Assert.True(!diff.Any(), string.Concat(diff));
@@ -159,11 +160,11 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         // it writes candles again under the same keys, with the same values, and no new key. Known limit: the rolling
         // volatility over the last 20 candles restarts its window at the resume point, so a rewritten candle's
         // `volatility` may differ (it is the only field carried across candles); see docs/OPERATIONS.md.
-        RunUntil(options, Settled(candlesTopic, above: written.Count));
-        var again = ReadCandles(candlesTopic);
+        RunUntil(options, _topics.Settled(candlesTopic, above: written.Count));
+        var again = _topics.ReadCandles(candlesTopic);
         Assert.Equal(written.Select(c => c.Key).ToHashSet(), again.Select(c => c.Key).ToHashSet());
-        Assert.All(again, c => Assert.Equal(WithoutVolatility(expected[c.Key]), WithoutVolatility(c.Value)));
-        Assert.True(CountMessages(candlesTopic) > written.Count, "the restart rewrote the candles after the commit");
+        Assert.All(again, c => Assert.Equal(DaemonTopics.WithoutVolatility(expected[c.Key]), DaemonTopics.WithoutVolatility(c.Value)));
+        Assert.True(_topics.CountMessages(candlesTopic) > written.Count, "the restart rewrote the candles after the commit");
     }
 
     [Fact]
@@ -175,7 +176,7 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         var t0 = 1_723_161_255_000L;
         string Trade(long id, long ms) =>
             $$"""{"e":"trade","E":{{ms}},"s":"BTCUSDT","t":{{id}},"p":"61837.64000000","q":"0.00100000","T":{{ms}},"m":false,"M":true}""";
-        Produce(input,
+        _topics.Produce(input,
         [
             ("BTCUSDT", Encoding.UTF8.GetBytes(Trade(1, t0))),
             ("BTCUSDT", """{"e":"trade","E":17231612"""u8.ToArray()),
@@ -201,17 +202,17 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
 
         var wrongSchema = Framed(9);
         var truncated = Framed(1)[..^5];
-        Produce(assets, [("BTCUSDT", Framed(1)), ("BTCUSDT", wrongSchema), ("BTCUSDT", truncated)]);
+        _topics.Produce(assets, [("BTCUSDT", Framed(1)), ("BTCUSDT", wrongSchema), ("BTCUSDT", truncated)]);
 
         var options = Options(input, candlesTopic, MockKafkaFixture.NewGroupId("poison")) with
         {
             DeadLetterTopic = deadLetters,
             InputTopics = new Dictionary<string, FrameFormat> { [input] = FrameFormat.BinanceJson, [assets] = FrameFormat.AssetPriceAvro },
         };
-        RunUntil(options, () => CountMessages(candlesTopic) >= 1 && CountMessages(deadLetters) >= 4);
-        Assert.Equal(4, CountMessages(deadLetters));
+        RunUntil(options, () => _topics.CountMessages(candlesTopic) >= 1 && _topics.CountMessages(deadLetters) >= 4);
+        Assert.Equal(4, _topics.CountMessages(deadLetters));
 
-        using var consumer = Consumer(MockKafkaFixture.NewGroupId("dlq-reader"));
+        using var consumer = _topics.Consumer(MockKafkaFixture.NewGroupId("dlq-reader"));
         consumer.Subscribe(deadLetters);
         var letters = new List<(string Value, string Reason, string Topic)>();
         Poll.Until(() =>
@@ -251,34 +252,6 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         HttpListen = new IPEndPoint(IPAddress.Loopback, 0),
     };
 
-    /// <summary>
-    /// True once the topic holds more than <paramref name="above"/> messages and has not grown for 3 s (the daemon has
-    /// written what the input lets it write).
-    /// </summary>
-    private Func<bool> Settled(string topic, long above)
-    {
-        long last = -1;
-        var since = DateTime.UtcNow;
-        var nextCheck = DateTime.MinValue;
-        return () =>
-        {
-            if (DateTime.UtcNow < nextCheck)
-            {
-                return false; // a check opens two clients: not more than five times a second
-            }
-
-            nextCheck = DateTime.UtcNow.AddMilliseconds(200);
-            var count = CountMessages(topic);
-            _lastCount = $"{topic}: {count} messages (waiting for more than {above}, then 3 s without change)";
-            if (count != last)
-            {
-                (last, since) = (count, DateTime.UtcNow);
-            }
-
-            return count > above && DateTime.UtcNow - since > TimeSpan.FromSeconds(3);
-        };
-    }
-
     [Fact]
     public void Run_TwoDaemonsInOneGroup_SplitThePartitionsAndHandOverWithoutLoss()
     {
@@ -296,13 +269,13 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         var input = kafka.CreateTopic("split", 4);
         var candlesTopic = kafka.CreateTopic("split-aggs", 4);
         var group = MockKafkaFixture.NewGroupId("split");
-        Produce(input, frames.Take(20_000).Select(f => (f.Symbol, f.Frame)));
+        _topics.Produce(input, frames.Take(20_000).Select(f => (f.Symbol, f.Frame)));
 
         var a = StartDaemon(Options(input, candlesTopic, group));
         var b = StartDaemon(Options(input, candlesTopic, group) with { OutputDirectory = Path.Combine(_dir, "out-b") });
-        var firstHalf = Settled(candlesTopic, above: 0);
+        var firstHalf = _topics.Settled(candlesTopic, above: 0);
         Poll.Until(() => a.Log.ToString().Contains("assigned", StringComparison.Ordinal) && b.Log.ToString().Contains("assigned", StringComparison.Ordinal)
-            && firstHalf(), "both daemons assigned and their output settled", TimeSpan.FromSeconds(90), () => $"{_lastCount}\nA:\n{a.Log}\nB:\n{b.Log}");
+            && firstHalf(), "both daemons assigned and their output settled", TimeSpan.FromSeconds(90), () => $"{DaemonTopics.LastCount}\nA:\n{a.Log}\nB:\n{b.Log}");
         var aShare = System.Text.RegularExpressions.Regex.Matches(a.Log.ToString(), @"(\d+) partition\(s\) assigned")[^1].Groups[1].Value;
         Assert.InRange(int.Parse(aShare, System.Globalization.CultureInfo.InvariantCulture), 1, 3); // the partitions were split
         var bLogBeforeHandOver = b.Log.ToString().Length;
@@ -311,21 +284,21 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         // A has left (drained, committed); B takes its partitions (the group may take more than one rebalance to get
         // there), then the second half.
         Poll.Until(() => b.Log.ToString()[bLogBeforeHandOver..].Contains("4 partition(s) assigned", StringComparison.Ordinal), "B owns all four partitions", TimeSpan.FromSeconds(60), () => b.Log.ToString());
-        Produce(input, frames.Skip(20_000).Select(f => (f.Symbol, f.Frame)));
-        var beforeSecondHalf = CountMessages(candlesTopic);
-        Poll.Until(Settled(candlesTopic, above: beforeSecondHalf), "the second half settled", TimeSpan.FromSeconds(90), () => $"{_lastCount}\nB:\n{b.Log}");
+        _topics.Produce(input, frames.Skip(20_000).Select(f => (f.Symbol, f.Frame)));
+        var beforeSecondHalf = _topics.CountMessages(candlesTopic);
+        Poll.Until(_topics.Settled(candlesTopic, above: beforeSecondHalf), "the second half settled", TimeSpan.FromSeconds(90), () => $"{DaemonTopics.LastCount}\nB:\n{b.Log}");
         Assert.Equal(0, b.Stop());
 
         // The reference: the replay path over every frame.
         var recording = Path.Combine(_dir, "split.txt");
         File.WriteAllLines(recording, frames.Select(f => $"{f.TimeNs} {Encoding.UTF8.GetString(f.Frame)}"));
         Assert.Equal(0, ReplayCommand.Run([recording, "--out", Path.Combine(_dir, "split-replay"), "--no-pin", "--quiet-alerts", "--intervals", "1s,1m"], TextWriter.Null));
-        var expected = File.ReadLines(Path.Combine(_dir, "split-replay", "candles.jsonl")).ToDictionary(CandleKey);
+        var expected = File.ReadLines(Path.Combine(_dir, "split-replay", "candles.jsonl")).ToDictionary(DaemonTopics.CandleKey);
 
         // Every candle written equals the replay's (rolling volatility aside: a handed-over symbol restarts its window),
         // and every replay candle that closed before the input ended was written.
-        var written = ReadCandles(candlesTopic).ToDictionary(c => c.Key, c => c.Value);
-        Assert.All(written, c => Assert.Equal(WithoutVolatility(expected[c.Key]), WithoutVolatility(c.Value)));
+        var written = _topics.ReadCandles(candlesTopic).ToDictionary(c => c.Key, c => c.Value);
+        Assert.All(written, c => Assert.Equal(DaemonTopics.WithoutVolatility(expected[c.Key]), DaemonTopics.WithoutVolatility(c.Value)));
         var newest = new Dictionary<string, long>();
         foreach (var (symbol, _, frame) in frames)
         {
@@ -339,7 +312,7 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
 
         var lost = expected.Where(c => !written.ContainsKey(c.Key)).Select(c => JsonDocument.Parse(c.Value).RootElement)
             .Where(c => c.GetProperty("close_time").GetInt64() + 1 <= newest[c.GetProperty("symbol").GetString()!] - 2_000)
-            .Select(c => CandleKey(c.GetRawText())).ToList();
+            .Select(c => DaemonTopics.CandleKey(c.GetRawText())).ToList();
         Assert.True(lost.Count == 0, "closed but never written: " + string.Join(", ", lost.Take(10)));
     }
 
@@ -387,76 +360,9 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
 
         stop.Cancel();
         Assert.True(daemon.Join(TimeSpan.FromSeconds(60)), "the daemon stops within a minute of the stop request");
-        Assert.True(met, $"condition before the deadline ({_lastCount}); log:\n{log}");
+        Assert.True(met, $"condition before the deadline ({DaemonTopics.LastCount}); log:\n{log}");
         Assert.Equal(0, exit);
         return log.ToString();
-    }
-
-    private void Produce(string topic, IEnumerable<(string Key, byte[] Value)> messages)
-    {
-        LibRdKafka.EnsureResolvable();
-        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers, Acks = Acks.All }).Build();
-        foreach (var (key, value) in messages)
-        {
-            producer.Produce(topic, new Message<string, byte[]> { Key = key, Value = value });
-        }
-
-        Assert.Equal(0, producer.Flush(Poll.DefaultTimeout));
-    }
-
-    private IConsumer<byte[], byte[]> Consumer(string groupId)
-    {
-        LibRdKafka.EnsureResolvable();
-        return new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = kafka.BootstrapServers,
-            GroupId = groupId,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            EnableAutoCommit = false,
-            SessionTimeoutMs = MockKafkaFixture.SessionTimeoutMs,
-        }).Build();
-    }
-
-    /// <summary>Messages in the topic now (sum of the partitions' high watermarks).</summary>
-    private long CountMessages(string topic)
-    {
-        using var consumer = Consumer(MockKafkaFixture.NewGroupId("count"));
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = kafka.BootstrapServers }).Build();
-        var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(10));
-        return metadata.Topics[0].Partitions.Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p.PartitionId), TimeSpan.FromSeconds(10)).High.Value);
-    }
-
-    /// <summary>Every candle in the topic, deduplicated by key (last wins, as a compacted topic or an upsert would).</summary>
-    private List<KeyValuePair<string, string>> ReadCandles(string topic)
-    {
-        var total = CountMessages(topic);
-        var byKey = new Dictionary<string, string>();
-        using var consumer = Consumer(MockKafkaFixture.NewGroupId("read"));
-        consumer.Subscribe(topic);
-        long read = 0;
-        Poll.Until(() =>
-        {
-            if (consumer.Consume(100) is { } r)
-            {
-                read++;
-                var key = Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes("lowlatency.key"));
-                Assert.Equal(CandleKey(Encoding.UTF8.GetString(r.Message.Value)), key);
-                byKey[key] = Encoding.UTF8.GetString(r.Message.Value);
-            }
-
-            return read >= total;
-        }, $"{total} candles read back");
-        return [.. byKey];
-    }
-
-    private static string WithoutVolatility(string json) => json[..json.IndexOf(",\"volatility\":", StringComparison.Ordinal)];
-
-    /// <summary>The deterministic key of a candle line: SYMBOL:interval:open_time.</summary>
-    private static string CandleKey(string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        var c = doc.RootElement;
-        return $"{c.GetProperty("symbol").GetString()}:{c.GetProperty("interval").GetString()}:{c.GetProperty("open_time").GetInt64()}";
     }
 
     private sealed record RecordedTrade(string Symbol, long ReceiveNs, long TradeTimeMs, string Frame);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 
 namespace LowLatency.TestSupport.Kafka;
 
@@ -8,13 +7,12 @@ namespace LowLatency.TestSupport.Kafka;
 /// clients must not share the broker's process. Starts it, reads the <c>BOOTSTRAP</c> line, and stops it by closing its
 /// standard input (<see cref="CloseInput"/>), by SIGTERM (<see cref="Terminate"/>) or, on dispose, by force.
 /// </summary>
-public sealed partial class KafkaBrokerProcess : IDisposable
+public sealed class KafkaBrokerProcess : IDisposable
 {
     /// <summary>The command's file name (its assembly), copied beside every assembly that references TestSupport.</summary>
     public const string AssemblyFileName = "lowlatency-kafka-broker.dll";
 
     private const string BootstrapPrefix = "BOOTSTRAP ";
-    private const int Sigterm = 15;
 
     private readonly Process _process;
 
@@ -52,7 +50,7 @@ public sealed partial class KafkaBrokerProcess : IDisposable
     {
         ArgumentNullException.ThrowIfNull(arguments);
         var assembly = Path.Combine(AppContext.BaseDirectory, AssemblyFileName);
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(DotnetProcess.DotnetHost())
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -97,13 +95,7 @@ public sealed partial class KafkaBrokerProcess : IDisposable
     public void CloseInput() => _process.StandardInput.Close();
 
     /// <summary>Sends SIGTERM: it stops and exits with 0.</summary>
-    public void Terminate()
-    {
-        if (kill(_process.Id, Sigterm) != 0)
-        {
-            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed with errno {Marshal.GetLastPInvokeError()}.");
-        }
-    }
+    public void Terminate() => DotnetProcess.Terminate(_process.Id);
 
     /// <summary>Waits up to <paramref name="timeout"/> for the command to exit; returns whether it did. Once it has,
     /// <see cref="StandardError"/> holds everything it wrote.</summary>
@@ -138,11 +130,4 @@ public sealed partial class KafkaBrokerProcess : IDisposable
             return errors.ToString();
         }
     }
-
-    /// <summary>The dotnet host running this process (tests run under <c>dotnet</c>), or <c>dotnet</c> from PATH.</summary>
-    private static string DotnetHost() =>
-        Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int signal);
 }
