@@ -161,6 +161,15 @@ public sealed class MockKafkaCluster : IDisposable
         }
     }
 
+    /// <summary>
+    /// Takes broker <paramref name="brokerId"/> (1 to <see cref="Brokers"/>) down: its connections close and new ones are
+    /// refused, as when a broker process stops; its data stays. <see cref="SetBrokerUp"/> brings it back.
+    /// </summary>
+    public void SetBrokerDown(int brokerId) => SetBroker(brokerId, up: false);
+
+    /// <summary>Brings broker <paramref name="brokerId"/> back after <see cref="SetBrokerDown"/>.</summary>
+    public void SetBrokerUp(int brokerId) => SetBroker(brokerId, up: true);
+
     /// <summary>Stops the brokers (clients still connected see their connections close) and frees the cluster.</summary>
     public void Dispose()
     {
@@ -176,6 +185,21 @@ public sealed class MockKafkaCluster : IDisposable
             NativeMethods.rd_kafka_destroy(_handle);
             _cluster = IntPtr.Zero;
             _handle = IntPtr.Zero;
+        }
+    }
+
+    private void SetBroker(int brokerId, bool up)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(brokerId, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(brokerId, Brokers);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_cluster == IntPtr.Zero, this);
+            var error = up ? NativeMethods.rd_kafka_mock_broker_set_up(_cluster, brokerId) : NativeMethods.rd_kafka_mock_broker_set_down(_cluster, brokerId);
+            if (error != 0)
+            {
+                throw new InvalidOperationException($"librdkafka could not set broker {brokerId} {(up ? "up" : "down")}: {NativeMethods.Utf8(NativeMethods.rd_kafka_err2str(error))} ({error}).");
+            }
         }
     }
 

@@ -61,6 +61,13 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rd_kafka_mock_topic_create(IntPtr mcluster, string topic, int partitionCount, int replicationFactor);
 
+    /// <summary>Disconnects the broker's clients and refuses new connections until <see cref="rd_kafka_mock_broker_set_up"/>.</summary>
+    [LibraryImport(Library)]
+    public static partial int rd_kafka_mock_broker_set_down(IntPtr mcluster, int brokerId);
+
+    [LibraryImport(Library)]
+    public static partial int rd_kafka_mock_broker_set_up(IntPtr mcluster, int brokerId);
+
     /// <summary>A string librdkafka owns (static or owned by a handle), copied.</summary>
     public static string Utf8(IntPtr value) => Marshal.PtrToStringUTF8(value) ?? "";
 
