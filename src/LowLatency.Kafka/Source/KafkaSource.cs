@@ -30,6 +30,8 @@ namespace LowLatency.Kafka.Source;
 /// </remarks>
 public sealed partial class KafkaSource : IDisposable
 {
+    private const int MaxRewinds = 5;
+
     private readonly KafkaSourceOptions _options;
     private readonly MarketDataPipeline _pipeline;
     private readonly CommitWatermark _watermark;
@@ -42,6 +44,7 @@ public sealed partial class KafkaSource : IDisposable
     private readonly long[] _storedOffsets; // [index]: the offset last stored for commit
     private readonly long[] _committable;
     private readonly long[] _rewoundTo;     // [index]: the offset the partition was last sought back to (NoOffset if none)
+    private readonly int[] _rewindAttempts; // [index]: seeks back to _rewoundTo so far
     private readonly List<TopicPartition> _pausedPartitions = []; // what Pause was called for, so exactly these are resumed
     private readonly Dictionary<string, FrameFormat> _formats;
     private readonly Dictionary<string, int> _topicOrdinals;
@@ -88,6 +91,7 @@ public sealed partial class KafkaSource : IDisposable
         _storedOffsets = new long[watermark.PartitionCapacity];
         _committable = new long[watermark.PartitionCapacity];
         _rewoundTo = new long[watermark.PartitionCapacity];
+        _rewindAttempts = new int[watermark.PartitionCapacity];
         _nextOffsets.AsSpan().Fill(CommitWatermark.NoOffset);
         _storedOffsets.AsSpan().Fill(CommitWatermark.NoOffset);
 
@@ -127,6 +131,9 @@ public sealed partial class KafkaSource : IDisposable
 
     /// <summary>Times librdkafka skipped offsets of a partition and the source read it again from the expected offset.</summary>
     public long Rewinds { get; private set; }
+
+    /// <summary>Times reading went on past offsets that did not come back after seeking (retention, compaction, transaction markers).</summary>
+    public long OffsetGaps { get; private set; }
 
     /// <summary>Messages sent to the dead-letter topic.</summary>
     public long DeadLettered { get; private set; }
@@ -479,9 +486,10 @@ public sealed partial class KafkaSource : IDisposable
 
     /// <summary>
     /// A message that is not the next one of its partition: false if it must not be published. An earlier offset was
-    /// published already in this assignment (librdkafka delivered it again); a later one means offsets were skipped, so
-    /// the partition is read again from the expected offset, once: if the broker then still starts later, the offsets
-    /// in between do not exist (compaction, transaction markers) and reading goes on.
+    /// published already in this assignment (librdkafka delivered it again): dropped. A later one means offsets were
+    /// skipped: the partition is sought back to the expected offset and read again. Only when the broker confirms that
+    /// the offsets in between are gone (below its low watermark: retention) or after several seeks (compaction and
+    /// transaction markers leave offsets that never come) does reading go on past them, with a warning.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool OnUnexpectedOffset(ConsumeResult<Ignore, int> result, int index, long expected)
@@ -493,16 +501,37 @@ public sealed partial class KafkaSource : IDisposable
             return false;
         }
 
+        var partition = result.TopicPartition;
         if (_rewoundTo[index] != expected)
         {
             _rewoundTo[index] = expected;
+            _rewindAttempts[index] = 0;
+        }
+
+        var gone = false;
+        if (_rewindAttempts[index] > 0)
+        {
+            try
+            {
+                gone = _consumer.QueryWatermarkOffsets(partition, _options.DrainTimeout).Low.Value > expected;
+            }
+            catch (KafkaException)
+            {
+                // Unknown: seek again.
+            }
+        }
+
+        if (!gone && _rewindAttempts[index] < MaxRewinds)
+        {
+            _rewindAttempts[index]++;
             Rewinds++;
-            LogRewind(result.TopicPartition.ToString(), offset, expected);
-            _consumer.Seek(new TopicPartitionOffset(result.TopicPartition, expected));
+            LogRewind(partition.ToString(), offset, expected);
+            _consumer.Seek(new TopicPartitionOffset(partition, expected));
             return false;
         }
 
-        LogOffsetGap(result.TopicPartition.ToString(), expected, offset);
+        OffsetGaps++;
+        LogOffsetGap(partition.ToString(), expected, offset, gone ? "removed by retention" : $"still missing after {MaxRewinds} seeks (compaction or transaction markers)");
         return true;
     }
 
@@ -585,8 +614,8 @@ public sealed partial class KafkaSource : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: {Partition} delivered offset {Offset} where {Expected} was next; reading it again from {Expected}")]
     private partial void LogRewind(string partition, long offset, long expected);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Kafka: {Partition} has no offsets from {Expected} to before {Offset} (compaction or transaction markers)")]
-    private partial void LogOffsetGap(string partition, long expected, long offset);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka: {Partition} goes on at offset {Offset}; offsets from {Expected} are {Why}")]
+    private partial void LogOffsetGap(string partition, long expected, long offset, string why);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Kafka: {Count} partition(s) revoked after a commit of what was written")]
     private partial void LogRevoked(int count);
