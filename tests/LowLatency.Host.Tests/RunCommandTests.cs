@@ -271,19 +271,19 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         var group = MockKafkaFixture.NewGroupId("split");
         _topics.Produce(input, frames.Take(20_000).Select(f => (f.Symbol, f.Frame)));
 
-        var a = StartDaemon(Options(input, candlesTopic, group));
-        var b = StartDaemon(Options(input, candlesTopic, group) with { OutputDirectory = Path.Combine(_dir, "out-b") });
+        var a = InProcessDaemon.Start(Options(input, candlesTopic, group));
+        var b = InProcessDaemon.Start(Options(input, candlesTopic, group) with { OutputDirectory = Path.Combine(_dir, "out-b") });
         var firstHalf = _topics.Settled(candlesTopic, above: 0);
-        Poll.Until(() => a.Log.ToString().Contains("assigned", StringComparison.Ordinal) && b.Log.ToString().Contains("assigned", StringComparison.Ordinal)
+        Poll.Until(() => a.Log.Contains("assigned", StringComparison.Ordinal) && b.Log.Contains("assigned", StringComparison.Ordinal)
             && firstHalf(), "both daemons assigned and their output settled", TimeSpan.FromSeconds(90), () => $"{DaemonTopics.LastCount}\nA:\n{a.Log}\nB:\n{b.Log}");
-        var aShare = System.Text.RegularExpressions.Regex.Matches(a.Log.ToString(), @"(\d+) partition\(s\) assigned")[^1].Groups[1].Value;
+        var aShare = System.Text.RegularExpressions.Regex.Matches(a.Log, @"(\d+) partition\(s\) assigned")[^1].Groups[1].Value;
         Assert.InRange(int.Parse(aShare, System.Globalization.CultureInfo.InvariantCulture), 1, 3); // the partitions were split
-        var bLogBeforeHandOver = b.Log.ToString().Length;
+        var bLogBeforeHandOver = b.Log.Length;
         Assert.Equal(0, a.Stop());
 
         // A has left (drained, committed); B takes its partitions (the group may take more than one rebalance to get
         // there), then the second half.
-        Poll.Until(() => b.Log.ToString()[bLogBeforeHandOver..].Contains("4 partition(s) assigned", StringComparison.Ordinal), "B owns all four partitions", TimeSpan.FromSeconds(60), () => b.Log.ToString());
+        Poll.Until(() => b.Log[bLogBeforeHandOver..].Contains("4 partition(s) assigned", StringComparison.Ordinal), "B owns all four partitions", TimeSpan.FromSeconds(60), () => b.Log);
         _topics.Produce(input, frames.Skip(20_000).Select(f => (f.Symbol, f.Frame)));
         var beforeSecondHalf = _topics.CountMessages(candlesTopic);
         Poll.Until(_topics.Settled(candlesTopic, above: beforeSecondHalf), "the second half settled", TimeSpan.FromSeconds(90), () => $"{DaemonTopics.LastCount}\nB:\n{b.Log}");
@@ -316,37 +316,11 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         Assert.True(lost.Count == 0, "closed but never written: " + string.Join(", ", lost.Take(10)));
     }
 
-    private sealed class RunningDaemon(Thread thread, CancellationTokenSource stop, StringWriter log, ILoggerFactory loggers, Func<int> exit)
-    {
-        public StringWriter Log => log;
-
-        /// <summary>Stops it as SIGTERM would and returns its exit code.</summary>
-        public int Stop()
-        {
-            stop.Cancel();
-            Assert.True(thread.Join(TimeSpan.FromSeconds(60)), "the daemon stops within a minute of the stop request");
-            loggers.Dispose();
-            stop.Dispose();
-            return exit();
-        }
-    }
-
-    private static RunningDaemon StartDaemon(DaemonOptions options)
-    {
-        var log = new StringWriter();
-        var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information).AddProvider(new WriterLoggerProvider(log)));
-        var stop = new CancellationTokenSource();
-        var exit = -1;
-        var thread = new Thread(() => exit = RunCommand.Run(options, loggers, stop.Token));
-        thread.Start();
-        return new RunningDaemon(thread, stop, log, loggers, () => exit);
-    }
-
     /// <summary>Runs the daemon in this process until <paramref name="condition"/> holds, then stops it as SIGTERM would; returns its log.</summary>
     private static string RunUntil(DaemonOptions options, Func<bool> condition, int timeoutSeconds = 90, Action<Uri>? httpStarted = null)
     {
         var log = new StringWriter();
-        using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information).AddProvider(new WriterLoggerProvider(log)));
+        using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information).AddProvider(new InProcessDaemon.WriterLoggerProvider(log)));
         using var stop = new CancellationTokenSource();
         var exit = -1;
         var daemon = new Thread(() => exit = RunCommand.Run(options, loggers, stop.Token, httpStarted));
@@ -383,32 +357,6 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
             var data = doc.RootElement.GetProperty("data");
             yield return new RecordedTrade(
                 data.GetProperty("s").GetString()!, long.Parse(line[..space], System.Globalization.CultureInfo.InvariantCulture), data.GetProperty("T").GetInt64(), frame);
-        }
-    }
-
-    /// <summary>Collects log lines into a writer (the test's view of the daemon's console).</summary>
-    private sealed class WriterLoggerProvider(StringWriter writer) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new WriterLogger(writer);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class WriterLogger(StringWriter writer) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (writer)
-                {
-                    writer.WriteLine($"{logLevel}: {formatter(state, exception)} {exception}");
-                }
-            }
         }
     }
 }
