@@ -9,7 +9,7 @@ namespace LowLatency.Sinks;
 
 /// <summary>
 /// The records every sink writes for an <see cref="OutputEvent"/>: the fields of a candle, an alert and a ticker, in one
-/// order, spelled by a <see cref="RowWriter"/> (JSON object, CSV row). Prices and volumes are exact decimals, the way
+/// order, spelled by a <see cref="RowWriter"/> (JSON object, CSV row, Avro record). Prices and volumes are exact decimals, the way
 /// Binance sends them. Files, Kafka topics and later stores share these field lists, so they agree by construction.
 /// One instance per sink thread (it reuses a buffer).
 /// </summary>
@@ -96,7 +96,7 @@ public sealed class OutputRecords(SymbolTable symbols)
 
     private void WriteCandle(RowWriter f, in Candle c, in CandleMetrics m)
     {
-        f.Begin();
+        f.Begin(OutputKind.Candle);
         f.String("symbol"u8, symbols.GetUtf8(c.SymbolId));
         f.String("interval"u8, IntervalName(c.IntervalNs));
         f.Integer("open_time"u8, c.OpenTimeNs / 1_000_000);
@@ -125,7 +125,7 @@ public sealed class OutputRecords(SymbolTable symbols)
     {
         _alertId.ResetWrittenCount();
         WriteAlertKey(_alertId, a);
-        f.Begin();
+        f.Begin(OutputKind.Alert);
         f.String("id"u8, _alertId.WrittenSpan);
         f.String("symbol"u8, symbols.GetUtf8(a.SymbolId));
         f.String("type"u8, AlertTypeName(a.Kind));
@@ -139,7 +139,7 @@ public sealed class OutputRecords(SymbolTable symbols)
 
     private void WriteTicker(RowWriter f, int symbolId, in LiveTicker k)
     {
-        f.Begin();
+        f.Begin(OutputKind.Ticker);
         f.String("symbol"u8, symbols.GetUtf8(symbolId));
         f.Decimal("last_price"u8, k.LastPrice.Mantissa);
         f.Decimal("price_change"u8, k.PriceChange.Mantissa);
@@ -160,15 +160,15 @@ public sealed class OutputRecords(SymbolTable symbols)
 
 /// <summary>
 /// Spells rows of named fields into a reused buffer (<see cref="Buffer"/>): one row per <see cref="Begin"/> ...
-/// <see cref="End"/>, each ended by a line feed. The caller takes the bytes and calls <see cref="Clear"/>.
+/// <see cref="End"/>, each ended by a line feed in the text formats. The caller takes the bytes and calls <see cref="Clear"/>.
 /// </summary>
 public abstract class RowWriter : IDisposable
 {
     /// <summary>The rows written since the last <see cref="Clear"/>.</summary>
     public ArrayBufferWriter<byte> Buffer { get; } = new(1 << 16);
 
-    /// <summary>Starts a row.</summary>
-    public abstract void Begin();
+    /// <summary>Starts a row of a <paramref name="record"/> (a binary format picks its schema by it; text formats need not).</summary>
+    public abstract void Begin(OutputKind record);
 
     /// <summary>A UTF-8 string field.</summary>
     public abstract void String(ReadOnlySpan<byte> name, ReadOnlySpan<byte> utf8);
@@ -185,7 +185,7 @@ public abstract class RowWriter : IDisposable
     /// <summary>A double; NaN and infinities are written as null (JSON) or an empty field (CSV).</summary>
     public abstract void Double(ReadOnlySpan<byte> name, double value);
 
-    /// <summary>Ends the row with a line feed.</summary>
+    /// <summary>Ends the row (text formats: with a line feed).</summary>
     public virtual void End() => Buffer.Write("\n"u8);
 
     /// <summary>Forgets the rows written (after the caller has taken them).</summary>
@@ -207,7 +207,7 @@ public sealed class JsonRowWriter : RowWriter
     public JsonRowWriter() => _writer = new Utf8JsonWriter(Buffer, new JsonWriterOptions { SkipValidation = true });
 
     /// <inheritdoc />
-    public override void Begin() => _writer.WriteStartObject();
+    public override void Begin(OutputKind record) => _writer.WriteStartObject();
 
     /// <inheritdoc />
     public override void String(ReadOnlySpan<byte> name, ReadOnlySpan<byte> utf8) => _writer.WriteString(name, utf8);
@@ -269,7 +269,7 @@ public sealed class CsvRowWriter : RowWriter
     private bool _firstField;
 
     /// <inheritdoc />
-    public override void Begin() => _firstField = true;
+    public override void Begin(OutputKind record) => _firstField = true;
 
     /// <inheritdoc />
     public override void String(ReadOnlySpan<byte> name, ReadOnlySpan<byte> utf8)

@@ -10,6 +10,8 @@ using LowLatency.Engine;
 using LowLatency.Host.Daemon;
 using LowLatency.Host.Replay;
 using LowLatency.Kafka;
+using LowLatency.Kafka.Sink;
+using LowLatency.Sinks.Avro;
 using LowLatency.TestSupport;
 using LowLatency.TestSupport.Kafka;
 using Microsoft.Extensions.Logging;
@@ -44,6 +46,7 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
             ("RING_SIZE", "1000"), ("KAFKA_ACKS", "2"), ("KAFKA_COMPRESSION", "brotli"), ("BATCH_SIZE", "0"), ("OUTPUT_FORMAT", "xml"),
             ("CANDLE_INTERVALS", "1s,fortnight"), ("LOG_LEVEL", "Loud"), ("ASSET_SCHEMA_LOCATION", "/no/such.avsc"), ("SHARDS", "x"),
             ("HTTP_LISTEN", "localhost:8080"), ("HTTP_LISTEN", "127.0.0.1"), ("HTTP_LISTEN", "::1:80"), ("HTTP_LISTEN", "1.2.3.4:99999"),
+            ("KAFKA_OUTPUT_ENCODING", "protobuf"), ("KAFKA_OUTPUT_ENCODING", "Avro"), ("AVRO_SCHEMA_ID_CANDLES", "7"),
         })
         {
             var variables = new Hashtable(good) { [name] = value };
@@ -54,6 +57,35 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 8080), DaemonOptions.FromVariables(good).HttpListen);
         Assert.Null(DaemonOptions.FromVariables(new Hashtable(good) { ["HTTP_LISTEN"] = "" }).HttpListen);
         Assert.Equal(new IPEndPoint(IPAddress.IPv6Loopback, 0), DaemonOptions.FromVariables(new Hashtable(good) { ["HTTP_LISTEN"] = "[::1]:0" }).HttpListen);
+    }
+
+    [Fact]
+    public void FromVariables_OutputEncoding_JsonByDefaultAvroBareOrWithAllThreeSchemaIds()
+    {
+        var good = new Hashtable { ["KAFKA_BOOTSTRAP_SERVERS"] = "127.0.0.1:9092" };
+        Assert.Equal(OutputEncoding.Json, DaemonOptions.FromVariables(good).OutputEncoding);
+        Assert.Null(DaemonOptions.FromVariables(good).OutputSchemaIds);
+
+        var avro = new Hashtable(good) { ["KAFKA_OUTPUT_ENCODING"] = "avro" };
+        Assert.Equal(OutputEncoding.Avro, DaemonOptions.FromVariables(avro).OutputEncoding);
+        Assert.Null(DaemonOptions.FromVariables(avro).OutputSchemaIds);
+        Assert.Null(DaemonOptions.FromVariables(new Hashtable(avro) { ["AVRO_SCHEMA_ID_CANDLES"] = "" }).OutputSchemaIds);
+
+        var confluent = new Hashtable(avro) { ["AVRO_SCHEMA_ID_CANDLES"] = "11", ["AVRO_SCHEMA_ID_ALERTS"] = "0", ["AVRO_SCHEMA_ID_TICKERS"] = "2147483647" };
+        Assert.Equal(new OutputSchemaIds(11, 0, int.MaxValue), DaemonOptions.FromVariables(confluent).OutputSchemaIds);
+
+        // Each id bad on its own, one missing (the message names the missing one), or ids without Avro.
+        foreach (var (name, value, fails) in new[]
+        {
+            ("AVRO_SCHEMA_ID_CANDLES", "-1", "AVRO_SCHEMA_ID_CANDLES"), ("AVRO_SCHEMA_ID_ALERTS", "x", "AVRO_SCHEMA_ID_ALERTS"),
+            ("AVRO_SCHEMA_ID_TICKERS", "1.5", "AVRO_SCHEMA_ID_TICKERS"), ("AVRO_SCHEMA_ID_ALERTS", "", "AVRO_SCHEMA_ID_ALERTS"),
+            ("KAFKA_OUTPUT_ENCODING", "json", "AVRO_SCHEMA_ID_CANDLES"),
+        })
+        {
+            var variables = new Hashtable(confluent) { [name] = value };
+            var e = Assert.Throws<FormatException>(() => DaemonOptions.FromVariables(variables));
+            Assert.StartsWith(fails, e.Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Net;
 using LowLatency.Engine;
 using LowLatency.Host.Replay;
+using LowLatency.Kafka.Sink;
+using LowLatency.Sinks.Avro;
 using LowLatency.Sinks.Files;
 using Microsoft.Extensions.Logging;
 
@@ -27,10 +29,14 @@ public sealed record DaemonOptions
         ("ASSET_SCHEMA_LOCATION", "(embedded)", "Writer schema (.avsc) of ASSET_PRICES_TOPIC, registered under ASSET_SCHEMA_ID."),
         ("ASSET_SCHEMA_ID", "1", "Confluent schema id of that writer schema; other ids are dead-lettered."),
         ("DEBEZIUM_TOPICS", "(empty)", "Comma-separated topics of Debezium JSON change events of a kline table (e.g. cap_stock.public.kline_data); deletes and tombstones are counted, not dead-lettered."),
-        ("TOPIC_PROCESSED_AGGS", "processed_aggs", "Derived topic: closed candles (JSON, keyed by symbol)."),
+        ("TOPIC_PROCESSED_AGGS", "processed_aggs", "Derived topic: closed candles (keyed by symbol, like the other derived topics)."),
         ("TOPIC_ALERTS", "alerts", "Derived topic: alerts."),
         ("TOPIC_TICKERS", "tickers", "Derived topic: ticker snapshots."),
         ("DEAD_LETTER_TOPIC", "lowlatency.dead_letter", "Rejected input with the reason in headers; empty to only count them."),
+        ("KAFKA_OUTPUT_ENCODING", "json", "Values of the derived topics: json (the JSON records) or avro (schemas io.lowlatency.Candle, Alert, Ticker in src/LowLatency.Sinks/Avro)."),
+        ("AVRO_SCHEMA_ID_CANDLES", "(none)", "With avro: schema registry id of candle.avsc. Set all three AVRO_SCHEMA_ID_* for the Confluent wire format, none for bare Avro bodies."),
+        ("AVRO_SCHEMA_ID_ALERTS", "(none)", "With avro: schema registry id of alert.avsc."),
+        ("AVRO_SCHEMA_ID_TICKERS", "(none)", "With avro: schema registry id of ticker.avsc."),
         ("KAFKA_ACKS", "all", "Producer acks for the derived topics: 0, 1 or all."),
         ("KAFKA_COMPRESSION", "none", "Producer compression: none, gzip, snappy, lz4, zstd."),
         ("BATCH_SIZE", "10000", "Producer batch.num.messages."),
@@ -67,6 +73,12 @@ public sealed record DaemonOptions
     public string TickersTopic { get; init; } = "tickers";
 
     public string? DeadLetterTopic { get; init; } = "lowlatency.dead_letter";
+
+    /// <summary>How the derived topics' values are encoded. Default JSON.</summary>
+    public OutputEncoding OutputEncoding { get; init; } = OutputEncoding.Json;
+
+    /// <summary>With Avro: the registry ids for the Confluent wire format; null (default) for bare Avro bodies.</summary>
+    public OutputSchemaIds? OutputSchemaIds { get; init; }
 
     public string Acks { get; init; } = "all";
 
@@ -163,6 +175,14 @@ public sealed record DaemonOptions
             throw new FormatException($"KAFKA_COMPRESSION: '{compression}' is not none, gzip, snappy, lz4 or zstd.");
         }
 
+        var encoding = Text("KAFKA_OUTPUT_ENCODING", "json") switch
+        {
+            "json" => OutputEncoding.Json,
+            "avro" => OutputEncoding.Avro,
+            var other => throw new FormatException($"KAFKA_OUTPUT_ENCODING: '{other}' is not json or avro."),
+        };
+        var schemaIds = OutputSchemaIdsFrom(Optional, encoding);
+
         var ringSize = Int("RING_SIZE", 16_384, 2);
         if (!int.IsPow2(ringSize))
         {
@@ -180,6 +200,8 @@ public sealed record DaemonOptions
             AlertsTopic = Text("TOPIC_ALERTS", "alerts"),
             TickersTopic = Text("TOPIC_TICKERS", "tickers"),
             DeadLetterTopic = Optional("DEAD_LETTER_TOPIC", "lowlatency.dead_letter"),
+            OutputEncoding = encoding,
+            OutputSchemaIds = schemaIds,
             Acks = acks,
             Compression = compression,
             BatchSize = Int("BATCH_SIZE", 10_000, 1),
@@ -204,6 +226,35 @@ public sealed record DaemonOptions
             HttpListen = Optional("HTTP_LISTEN", "127.0.0.1:8080") is not { } listen ? null
                 : ParseEndPoint(listen) ?? throw new FormatException($"HTTP_LISTEN: '{listen}' is not ip:port (e.g. 127.0.0.1:8080, 0.0.0.0:9100, [::1]:8080)."),
         };
+    }
+
+    /// <summary>The three AVRO_SCHEMA_ID_* variables: all set (Confluent framing) or none (bare Avro), and only with Avro.</summary>
+    private static OutputSchemaIds? OutputSchemaIdsFrom(Func<string, string?, string?> optional, OutputEncoding encoding)
+    {
+        string[] names = ["AVRO_SCHEMA_ID_CANDLES", "AVRO_SCHEMA_ID_ALERTS", "AVRO_SCHEMA_ID_TICKERS"];
+        var ids = new int?[names.Length];
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (optional(names[i], null) is not { } text)
+            {
+                continue;
+            }
+
+            if (encoding != OutputEncoding.Avro)
+            {
+                throw new FormatException($"{names[i]}: set, but KAFKA_OUTPUT_ENCODING is not avro.");
+            }
+
+            ids[i] = int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id) && id >= 0 ? id
+                : throw new FormatException($"{names[i]}: '{text}' is not an integer >= 0.");
+        }
+
+        if (Array.FindIndex(ids, id => id is null) is var missing and >= 0 && Array.FindIndex(ids, id => id is not null) is var set and >= 0)
+        {
+            throw new FormatException($"{names[missing]}: not set, but {names[set]} is; the Confluent wire format needs all three schema ids (or none, for bare Avro).");
+        }
+
+        return ids[0] is { } candles ? new OutputSchemaIds(candles, ids[1]!.Value, ids[2]!.Value) : null;
     }
 
     /// <summary>An IP literal and an explicit port (IPEndPoint.TryParse alone would take a missing port as 0).</summary>

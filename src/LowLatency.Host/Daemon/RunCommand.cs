@@ -60,6 +60,8 @@ public static partial class RunCommand
                 Compression = options.Compression,
                 BatchSize = options.BatchSize,
                 BatchTimeoutMs = options.BatchTimeoutMs,
+                Encoding = options.OutputEncoding,
+                SchemaIds = options.OutputSchemaIds,
             },
             symbols,
             watermark,

@@ -1,9 +1,11 @@
 using System.Buffers;
 using Confluent.Kafka;
 using LowLatency.Aggregation;
+using LowLatency.Codecs.Avro;
 using LowLatency.Market;
 using LowLatency.Ring;
 using LowLatency.Sinks;
+using LowLatency.Sinks.Avro;
 using Microsoft.Extensions.Logging;
 
 namespace LowLatency.Kafka.Sink;
@@ -37,11 +39,31 @@ public sealed record KafkaSinkOptions
 
     /// <summary>Further librdkafka producer settings, e.g. security.</summary>
     public IReadOnlyDictionary<string, string> Config { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>How message values are encoded. Default <see cref="OutputEncoding.Json"/>.</summary>
+    public OutputEncoding Encoding { get; init; } = OutputEncoding.Json;
+
+    /// <summary>
+    /// With <see cref="OutputEncoding.Avro"/>: the Schema Registry ids under which <see cref="OutputSchemas"/> are
+    /// registered. Set, each value is in the Confluent wire format (magic byte 0, the 4-byte big-endian id, the body);
+    /// null (default), each value is the bare Avro body and readers take the schema from src/LowLatency.Sinks/Avro.
+    /// </summary>
+    public OutputSchemaIds? SchemaIds { get; init; }
+}
+
+/// <summary>How the Kafka sink encodes message values.</summary>
+public enum OutputEncoding : byte
+{
+    /// <summary>One JSON object per message (the records of <see cref="OutputRecords"/>, without the line feed).</summary>
+    Json,
+
+    /// <summary>One Avro record per message, schemas <see cref="OutputSchemas"/>; framed as <see cref="KafkaSinkOptions.SchemaIds"/> says.</summary>
+    Avro,
 }
 
 /// <summary>
-/// Produces the output ring's closed candles, alerts and tickers to their derived topics as JSON (the records of
-/// <see cref="OutputRecords"/>: the file sink's fields), keyed by symbol, with the record's deterministic key in the
+/// Produces the output ring's closed candles, alerts and tickers to their derived topics as JSON or Avro (the records of
+/// <see cref="OutputRecords"/>: the file sink's fields; <see cref="KafkaSinkOptions.Encoding"/>), keyed by symbol, with the record's deterministic key in the
 /// <c>lowlatency.key</c> header, batched by the producer; the producer's delivery reports acknowledge commit marks.
 /// </summary>
 /// <remarks>
@@ -59,7 +81,8 @@ public sealed partial class KafkaSink : IDisposable
     private readonly KafkaSinkOptions _options;
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly OutputRecords _records;
-    private readonly JsonRowWriter _row = new();
+    private readonly RowWriter _row;
+    private readonly int _rowEnd; // bytes after each record: JSON's line feed, nothing after Avro
     private readonly ArrayBufferWriter<byte> _key = new(128);
     private readonly ICommitMarks? _commitMarks;
     private readonly ILogger _log;
@@ -75,6 +98,12 @@ public sealed partial class KafkaSink : IDisposable
         ArgumentNullException.ThrowIfNull(symbols);
         _options = options;
         _records = new OutputRecords(symbols);
+        (_row, _rowEnd) = options.Encoding switch
+        {
+            OutputEncoding.Json => ((RowWriter)new JsonRowWriter(), 1),
+            OutputEncoding.Avro => (options.SchemaIds is { } ids ? new AvroRowWriter(AvroFraming.Confluent, ids) : new AvroRowWriter(), 0),
+            _ => throw new ArgumentException($"Encoding must be Json or Avro, not '{options.Encoding}'.", nameof(options)),
+        };
         _commitMarks = commitMarks;
         _log = log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _onDelivery = OnDelivery;
@@ -140,7 +169,7 @@ public sealed partial class KafkaSink : IDisposable
 
         _row.Clear();
         _records.Write(_row, e);
-        var value = _row.Buffer.WrittenSpan[..^1].ToArray(); // without the row's line feed
+        var value = _row.Buffer.WrittenSpan[..^_rowEnd].ToArray(); // without JSON's line feed
         _key.ResetWrittenCount();
         _records.WriteKey(_key, e);
         var symbolId = e.Kind == OutputKind.Candle ? e.Candle.SymbolId : e.SymbolId;
