@@ -125,7 +125,7 @@ internal static class TextReport
         writer.WriteLine();
         writer.WriteLine(string.Create(
             s_culture,
-            $"{$"latency, ns (median of {report.Options.Runs} runs)",-34}{"p50",11}{"p90",12}{"p99",12}{"p99.9",12}{"p99.99",13}{"max",15}{"p50 range",24}{"B/event",9}{"hot B",11}{"GC 0/1/2",10}{"others",8}  wait"));
+            $"{$"latency, ns (median of {report.Options.Runs} runs)",-34}{"p50",11}{"p90",12}{"p99",12}{"p99.9",12}{"p99.99",13}{"max",15}{"p50 range",24}{"B/event",10}{"hot B",13}{"GC 0/1/2",10}{"others",8}  wait"));
         foreach (var scenario in scenarios)
         {
             var name = scenario.Name.Contains("pingpong", StringComparison.Ordinal) ? scenario.Name + " (RTT)" : scenario.Name;
@@ -138,7 +138,7 @@ internal static class TextReport
             var range = string.Create(s_culture, $"{l.P50.Min:N0}-{l.P50.Max:N0}");
             writer.WriteLine(string.Create(
                 s_culture,
-                $"{name,-34}{l.P50.Median,11:N0}{l.P90.Median,12:N0}{l.P99.Median,12:N0}{l.P999.Median,12:N0}{l.P9999.Median,13:N0}{l.Max.Median,15:N0}{range,24}{BytesPerEvent(s),9}{s.MaxHotThreadAllocatedBytes,11:N0}{Gc(s.TotalGc),10}{Others(scenario),8}  {s.WaitStrategy}"));
+                $"{name,-34}{l.P50.Median,11:N0}{l.P90.Median,12:N0}{l.P99.Median,12:N0}{l.P999.Median,12:N0}{l.P9999.Median,13:N0}{l.Max.Median,15:N0}{range,24}{BytesPerEvent(s),10}{s.MaxHotThreadAllocatedBytes,13:N0}{Gc(s.TotalGc),10}{Others(scenario),8}  {s.WaitStrategy}"));
             foreach (var (otherName, other) in s.OtherLatencies)
             {
                 var otherRange = string.Create(s_culture, $"{other.P50.Min:N0}-{other.P50.Max:N0}");
