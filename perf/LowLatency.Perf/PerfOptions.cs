@@ -49,6 +49,12 @@ internal sealed record PerfOptions
     /// </summary>
     public const long DefaultPaceNanoseconds = 1_000;
 
+    /// <summary>
+    /// Default <see cref="Rate"/>: 10,000 messages/s, the load issue 4 sets for the produce-to-candle latency target
+    /// (p99 ≤ 5 ms); about 4 % of what the daemon sustains, so the figure is latency, not queueing.
+    /// </summary>
+    public const long DefaultRate = 10_000;
+
     /// <summary>Default ring size of throughput scenarios: 65,536 slots, the size Disruptor-net's throughput tests use.</summary>
     public const int DefaultThroughputRingSize = 65_536;
 
@@ -82,6 +88,9 @@ internal sealed record PerfOptions
     /// <summary>Interval between two events of the paced latency producer; 0 publishes back to back. Default <see cref="DefaultPaceNanoseconds"/>.</summary>
     public long PaceNanoseconds { get; init; } = DefaultPaceNanoseconds;
 
+    /// <summary>Messages per second the paced Kafka producer offers (<c>kafka-latency</c>). Default <see cref="DefaultRate"/>.</summary>
+    public long Rate { get; init; } = DefaultRate;
+
     /// <summary>Ring size for every scenario; null (the default) lets each scenario use its kind's default
     /// (<see cref="DefaultThroughputRingSize"/> or <see cref="DefaultLatencyRingSize"/>).</summary>
     public int? RingSize { get; init; }
@@ -114,7 +123,7 @@ internal sealed record PerfOptions
 
     private static readonly string[] s_optionNames =
     [
-        "--runs", "--warmup", "--events", "--latency-events", "--pace-ns", "--ring-size", "--wait", "--max-batch", "--no-pin",
+        "--runs", "--warmup", "--events", "--latency-events", "--pace-ns", "--rate", "--ring-size", "--wait", "--max-batch", "--no-pin",
         "--json", "--list", "--help",
     ];
 
@@ -133,6 +142,7 @@ internal sealed record PerfOptions
           --events N          events per throughput run (default {DefaultEvents:N0}); accepts 20_000_000, 20M, 500k
           --latency-events N  events (one-way) or round trips (ping-pong) per latency run (default {DefaultLatencyEvents:N0})
           --pace-ns N         one-way latency: publish one event every N ns, 0 = back to back (default {DefaultPaceNanoseconds})
+          --rate N            kafka-latency: messages/s the paced producer offers (default {DefaultRate:N0})
           --ring-size N       ring slots, a power of two (default {DefaultThroughputRingSize} throughput, {DefaultLatencyRingSize} latency)
           --wait busy|yield|sleep|block
                               ring consumers' wait strategy (default: busy when each busy thread has a core, else yield)
@@ -187,6 +197,9 @@ internal sealed record PerfOptions
                     break;
                 case "--pace-ns":
                     options = options with { PaceNanoseconds = ParseCount(name, Value(ref i), min: 0, max: 1_000_000_000) };
+                    break;
+                case "--rate":
+                    options = options with { Rate = ParseCount(name, Value(ref i), min: 1, max: 1_000_000) };
                     break;
                 case "--ring-size":
                     var ringSize = ParseCount(name, Value(ref i), min: MinRingSize, max: MaxRingSize);

@@ -87,6 +87,9 @@ internal sealed record ScenarioSummary
     /// <summary>Each latency figure's statistics over the runs, in ns (latency scenarios only).</summary>
     public LatencyStatistics? Latency { get; init; }
 
+    /// <summary><see cref="ScenarioRunResult.OtherLatencies"/> over the runs, by name (the names every run reported).</summary>
+    public required IReadOnlyDictionary<string, LatencyStatistics> OtherLatencies { get; init; }
+
     public required RunStatistics BytesPerEvent { get; init; }
 
     /// <summary>The largest process-wide allocation of any measured run.</summary>
@@ -118,6 +121,9 @@ internal sealed record ScenarioSummary
                 .Where(name => runs.All(r => r.OtherRates.ContainsKey(name)))
                 .ToDictionary(name => name, name => Statistics(runs, r => r.OtherRates[name]), StringComparer.Ordinal),
             Latency = latencies.Length == runs.Count ? LatencyStatistics.Of(latencies) : null,
+            OtherLatencies = runs[0].OtherLatencies.Keys
+                .Where(name => runs.All(r => r.OtherLatencies.ContainsKey(name)))
+                .ToDictionary(name => name, name => LatencyStatistics.Of([.. runs.Select(r => r.OtherLatencies[name])]), StringComparer.Ordinal),
             BytesPerEvent = Statistics(runs, r => r.BytesPerEvent),
             MaxAllocatedBytes = runs.Max(r => r.AllocatedBytes),
             MaxHotThreadAllocatedBytes = runs.Max(r => r.HotThreadAllocatedBytes),
@@ -131,8 +137,9 @@ internal sealed record ScenarioSummary
     private static RunStatistics Statistics<T>(IReadOnlyList<T> runs, Func<T, double> figure) => RunStatistics.Of([.. runs.Select(figure)]);
 }
 
-/// <summary>Latency figures over several runs: each percentile's median, min and max across the runs (ns).</summary>
+/// <summary>Latency figures over several runs: the sample count's and each percentile's median, min and max across the runs (ns).</summary>
 internal sealed record LatencyStatistics(
+    RunStatistics Count,
     RunStatistics Mean,
     RunStatistics P50,
     RunStatistics P90,
@@ -142,6 +149,7 @@ internal sealed record LatencyStatistics(
     RunStatistics Max)
 {
     public static LatencyStatistics Of(IReadOnlyList<LatencySummary> runs) => new(
+        Statistics(runs, r => r.Count),
         Statistics(runs, r => r.Mean),
         Statistics(runs, r => r.P50),
         Statistics(runs, r => r.P90),

@@ -26,7 +26,7 @@ internal static class TextReport
         writer.WriteLine(string.Create(
             s_culture,
             $"options  {options.Runs} measured runs after {options.WarmupRuns} warm-up; throughput {options.Events:N0} events/run; " +
-            $"latency {options.LatencyEvents:N0} events/run, one-way paced every {options.PaceNanoseconds:N0} ns; " +
+            $"latency {options.LatencyEvents:N0} events/run, one-way paced every {options.PaceNanoseconds:N0} ns, Kafka offered {options.Rate:N0} msg/s; " +
             $"ring {(options.RingSize is { } size ? size.ToString("N0", s_culture) : $"{PerfOptions.DefaultThroughputRingSize:N0} (throughput) / {PerfOptions.DefaultLatencyRingSize:N0} (latency)")}; " +
             $"wait {(options.WaitStrategy is { } wait ? PerfOptions.CommandLineName(wait) : "per scenario")}; " +
             $"consumer batches {(options.MaxBatchSize is { } batch ? $"<= {batch:N0} events" : "unbounded (ring default)")}; " +
@@ -125,7 +125,7 @@ internal static class TextReport
         writer.WriteLine();
         writer.WriteLine(string.Create(
             s_culture,
-            $"{$"latency, ns (median of {report.Options.Runs} runs)",-34}{"p50",8}{"p90",9}{"p99",11}{"p99.9",12}{"p99.99",13}{"max",15}{"p50 range",14}{"B/event",9}{"hot B",11}{"GC 0/1/2",10}{"others",8}  wait"));
+            $"{$"latency, ns (median of {report.Options.Runs} runs)",-34}{"p50",11}{"p90",12}{"p99",12}{"p99.9",12}{"p99.99",13}{"max",15}{"p50 range",24}{"B/event",10}{"hot B",13}{"GC 0/1/2",10}{"others",8}  wait"));
         foreach (var scenario in scenarios)
         {
             var name = scenario.Name.Contains("pingpong", StringComparison.Ordinal) ? scenario.Name + " (RTT)" : scenario.Name;
@@ -138,7 +138,14 @@ internal static class TextReport
             var range = string.Create(s_culture, $"{l.P50.Min:N0}-{l.P50.Max:N0}");
             writer.WriteLine(string.Create(
                 s_culture,
-                $"{name,-34}{l.P50.Median,8:N0}{l.P90.Median,9:N0}{l.P99.Median,11:N0}{l.P999.Median,12:N0}{l.P9999.Median,13:N0}{l.Max.Median,15:N0}{range,14}{BytesPerEvent(s),9}{s.MaxHotThreadAllocatedBytes,11:N0}{Gc(s.TotalGc),10}{Others(scenario),8}  {s.WaitStrategy}"));
+                $"{name,-34}{l.P50.Median,11:N0}{l.P90.Median,12:N0}{l.P99.Median,12:N0}{l.P999.Median,12:N0}{l.P9999.Median,13:N0}{l.Max.Median,15:N0}{range,24}{BytesPerEvent(s),10}{s.MaxHotThreadAllocatedBytes,13:N0}{Gc(s.TotalGc),10}{Others(scenario),8}  {s.WaitStrategy}"));
+            foreach (var (otherName, other) in s.OtherLatencies)
+            {
+                var otherRange = string.Create(s_culture, $"{other.P50.Min:N0}-{other.P50.Max:N0}");
+                writer.WriteLine(string.Create(
+                    s_culture,
+                    $"{"  + " + otherName,-34}{other.P50.Median,11:N0}{other.P90.Median,12:N0}{other.P99.Median,12:N0}{other.P999.Median,12:N0}{other.P9999.Median,13:N0}{other.Max.Median,15:N0}{otherRange,24}"));
+            }
         }
     }
 
@@ -148,7 +155,7 @@ internal static class TextReport
         ArgumentNullException.ThrowIfNull(run);
         var common = string.Create(s_culture, $"{run.AllocatedBytes:N0} B allocated, GC {Gc(run.Gc)}");
         return kind == ScenarioKind.Latency && run.Latency is { } l
-            ? string.Create(s_culture, $"p50 {l.P50:N0} ns, p99 {l.P99:N0} ns, p99.99 {l.P9999:N0} ns, max {l.Max:N0} ns; {common}")
+            ? string.Create(s_culture, $"{Percentiles(l)}{OtherLatencies(run.OtherLatencies, Percentiles)}; {common}")
             : string.Create(s_culture, $"{Millions(run.EventsPerSecond)} M events/s in {run.ElapsedSeconds:F3} s{OtherRates(run.OtherRates, r => r)}; {common}");
     }
 
@@ -158,7 +165,7 @@ internal static class TextReport
         ArgumentNullException.ThrowIfNull(summary);
         var eps = summary.EventsPerSecond;
         return kind == ScenarioKind.Latency && summary.Latency is { } l
-            ? string.Create(s_culture, $"p50 {l.P50.Median:N0} ns, p99 {l.P99.Median:N0} ns, p99.9 {l.P999.Median:N0} ns, p99.99 {l.P9999.Median:N0} ns (medians of {l.P50.Runs} runs)")
+            ? string.Create(s_culture, $"p50 {l.P50.Median:N0} ns, p99 {l.P99.Median:N0} ns, p99.9 {l.P999.Median:N0} ns, p99.99 {l.P9999.Median:N0} ns (medians of {l.P50.Runs} runs){OtherLatencies(summary.OtherLatencies, o => string.Create(s_culture, $"p50 {o.P50.Median:N0} ns, p99 {o.P99.Median:N0} ns"))}")
             : string.Create(s_culture, $"median {Millions(eps.Median)} M events/s (min {Millions(eps.Min)}, max {Millions(eps.Max)}, spread {Spread(eps)}){OtherRates(summary.OtherRates, r => r.Median)}");
     }
 
@@ -172,6 +179,15 @@ internal static class TextReport
     /// <summary>" (produce 0.312 M/s)" for a run's or a summary's other rates; empty when there are none.</summary>
     private static string OtherRates<T>(IReadOnlyDictionary<string, T> rates, Func<T, double> perSecond) =>
         rates.Count == 0 ? "" : $" ({string.Join(", ", rates.Select(r => $"{r.Key} {Millions(perSecond(r.Value))} M/s"))})";
+
+    /// <summary>One run's latency figures for the progress line: the sample count first, because a tail percentile of a
+    /// few hundred samples (the Kafka candle latency) is only its few largest values.</summary>
+    private static string Percentiles(LatencySummary l) =>
+        string.Create(s_culture, $"n {l.Count:N0}, p50 {l.P50:N0} ns, p90 {l.P90:N0} ns, p99 {l.P99:N0} ns, p99.9 {l.P999:N0} ns, p99.99 {l.P9999:N0} ns, max {l.Max:N0} ns");
+
+    /// <summary>" (+ bare: p50 …)" for a run's or a summary's other latencies; empty when there are none.</summary>
+    private static string OtherLatencies<T>(IReadOnlyDictionary<string, T> latencies, Func<T, string> format) =>
+        latencies.Count == 0 ? "" : $" ({string.Join("; ", latencies.Select(l => $"+ {l.Key}: {format(l.Value)}"))})";
 
     /// <summary>Lists the scenarios for <c>--list</c>.</summary>
     public static void WriteList(ScenarioRegistry registry, TextWriter writer)

@@ -34,6 +34,13 @@ internal sealed record ScenarioRunResult
     /// <summary>The latency histogram's summary in nanoseconds (latency scenarios only).</summary>
     public LatencySummary? Latency { get; init; }
 
+    /// <summary>
+    /// Latency histograms the run measured besides <see cref="Latency"/>, by name, in nanoseconds, e.g. <c>bare</c>: the
+    /// raw topic's produce-to-consume round trip that <c>kafka-latency</c> measures beside its candle latency, in the
+    /// same run. Reported under the scenario on a <c>+ name</c> line, never compared with a baseline. Default: none.
+    /// </summary>
+    public IReadOnlyDictionary<string, LatencySummary> OtherLatencies { get; init; } = new Dictionary<string, LatencySummary>();
+
     /// <summary>Bytes allocated by every thread of the process during the measured part (<c>GC.GetTotalAllocatedBytes(true)</c> delta).</summary>
     public required long AllocatedBytes { get; init; }
 
