@@ -1,10 +1,7 @@
-using System.Net;
 using LowLatency.Connectors.Replay;
-using LowLatency.Engine;
 using LowLatency.Host.Daemon;
 using LowLatency.TestSupport;
 using LowLatency.TestSupport.Kafka;
-using Microsoft.Extensions.Logging;
 
 namespace LowLatency.Host.Tests;
 
@@ -95,20 +92,6 @@ public sealed class BrokerOutageTests(MockKafkaFixture kafka) : IClassFixture<Mo
         return (input, candles, generated);
     }
 
-    private DaemonOptions Options(string input, string candles) => new()
-    {
-        BootstrapServers = kafka.BootstrapServers,
-        GroupId = MockKafkaFixture.NewGroupId(input),
-        InputTopics = new Dictionary<string, FrameFormat> { [input] = FrameFormat.BinanceJson },
-        CandlesTopic = candles,
-        AlertsTopic = candles + "-alerts",
-        TickersTopic = candles + "-tickers",
-        DeadLetterTopic = candles + "-dead",
-        OutputDirectory = Path.Combine(_dir, "out-" + input),
-        Intervals = [TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1)],
-        Shards = 2,
-        CommitInterval = TimeSpan.FromMilliseconds(200),
-        LogLevel = LogLevel.Information,
-        HttpListen = new IPEndPoint(IPAddress.Loopback, 0),
-    };
+    private DaemonOptions Options(string input, string candles) =>
+        _topics.DaemonOptions(input, candles, MockKafkaFixture.NewGroupId(input), Path.Combine(_dir, "out-" + input));
 }

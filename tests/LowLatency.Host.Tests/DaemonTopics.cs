@@ -1,9 +1,13 @@
 using System.Text;
 using System.Text.Json;
+using System.Net;
 using Confluent.Kafka;
+using LowLatency.Engine;
+using LowLatency.Host.Daemon;
 using LowLatency.Kafka;
 using LowLatency.TestSupport;
 using LowLatency.TestSupport.Kafka;
+using Microsoft.Extensions.Logging;
 
 namespace LowLatency.Host.Tests;
 
@@ -94,6 +98,27 @@ internal sealed class DaemonTopics(MockKafkaFixture kafka)
         var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(10));
         return metadata.Topics[0].Partitions.Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p.PartitionId), TimeSpan.FromSeconds(10)).High.Value);
     }
+
+    /// <summary>
+    /// The daemon's options for a test: one Binance JSON input topic, the derived topics named after
+    /// <paramref name="candlesTopic"/>, 1 s and 1 m candles, 2 shards, marks every 200 ms, HTTP on an ephemeral port.
+    /// </summary>
+    public DaemonOptions DaemonOptions(string input, string candlesTopic, string groupId, string outputDirectory) => new()
+    {
+        BootstrapServers = kafka.BootstrapServers,
+        GroupId = groupId,
+        InputTopics = new Dictionary<string, FrameFormat> { [input] = FrameFormat.BinanceJson },
+        CandlesTopic = candlesTopic,
+        AlertsTopic = candlesTopic + "-alerts",
+        TickersTopic = candlesTopic + "-tickers",
+        DeadLetterTopic = candlesTopic + "-dead",
+        OutputDirectory = outputDirectory,
+        Intervals = [TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1)],
+        Shards = 2,
+        CommitInterval = TimeSpan.FromMilliseconds(200),
+        LogLevel = LogLevel.Information,
+        HttpListen = new IPEndPoint(IPAddress.Loopback, 0),
+    };
 
     /// <summary>Fails if the mock has dropped the oldest messages of a partition of <paramref name="topic"/> (it keeps 5 MiB each).</summary>
     public void AssertNothingDropped(string topic)

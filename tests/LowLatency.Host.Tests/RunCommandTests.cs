@@ -131,6 +131,7 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         Assert.Contains("lowlatency_pipeline_rejected_total{reason=\"", metrics.Body, StringComparison.Ordinal);
         Assert.Contains("lowlatency_pipeline_input_ring_usage_ratio ", metrics.Body, StringComparison.Ordinal);
         Assert.Contains("lowlatency_kafka_source_assigned_partitions 1\n", metrics.Body, StringComparison.Ordinal);
+        Assert.Contains("lowlatency_kafka_source_rewinds_total 0\n", metrics.Body, StringComparison.Ordinal);
 
         using var json = JsonDocument.Parse(health.Body);
         Assert.Equal("healthy", json.RootElement.GetProperty("status").GetString());
@@ -267,22 +268,8 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         Assert.Contains(letters, l => l.Value == Convert.ToHexString(truncated) && l.Topic == assets && !l.Reason.StartsWith("Ok", StringComparison.Ordinal));
     }
 
-    private DaemonOptions Options(string input, string candlesTopic, string groupId) => new()
-    {
-        BootstrapServers = kafka.BootstrapServers,
-        GroupId = groupId,
-        InputTopics = new Dictionary<string, FrameFormat> { [input] = FrameFormat.BinanceJson },
-        CandlesTopic = candlesTopic,
-        AlertsTopic = candlesTopic + "-alerts",
-        TickersTopic = candlesTopic + "-tickers",
-        DeadLetterTopic = candlesTopic + "-dead",
-        OutputDirectory = Path.Combine(_dir, "out-" + groupId),
-        Intervals = [TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1)],
-        Shards = 2,
-        CommitInterval = TimeSpan.FromMilliseconds(200),
-        LogLevel = LogLevel.Information,
-        HttpListen = new IPEndPoint(IPAddress.Loopback, 0),
-    };
+    private DaemonOptions Options(string input, string candlesTopic, string groupId) =>
+        _topics.DaemonOptions(input, candlesTopic, groupId, Path.Combine(_dir, "out-" + groupId));
 
     [Fact]
     public void Run_TwoDaemonsInOneGroup_SplitThePartitionsAndHandOverWithoutLoss()

@@ -59,7 +59,28 @@ public sealed partial class DotnetProcess : IDisposable
     {
         ArgumentNullException.ThrowIfNull(arguments);
         ArgumentNullException.ThrowIfNull(environment);
-        var assembly = Path.Combine(AppContext.BaseDirectory, assemblyFileName);
+        var start = StartInfo(assemblyFileName, arguments);
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {assemblyFileName}.");
+        var child = new DotnetProcess(process);
+        process.OutputDataReceived += (_, e) => child.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => child.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return child;
+    }
+
+    /// <summary>
+    /// How to start <paramref name="assemblyFileName"/> (beside the test assembly) with <paramref name="arguments"/> through
+    /// the dotnet host, standard output and error redirected (the caller adds standard input or environment as needed).
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string assemblyFileName, IEnumerable<string> arguments)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
         var start = new ProcessStartInfo(DotnetHost())
         {
             RedirectStandardOutput = true,
@@ -67,24 +88,13 @@ public sealed partial class DotnetProcess : IDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(assembly);
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assemblyFileName));
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
 
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {assembly}.");
-        var child = new DotnetProcess(process);
-        process.OutputDataReceived += (_, e) => child.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => child.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return child;
+        return start;
     }
 
     /// <summary>SIGKILL: the process ends at once, with no chance to flush, commit or clean up.</summary>

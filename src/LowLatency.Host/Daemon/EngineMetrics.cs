@@ -32,6 +32,9 @@ public sealed class EngineMetrics : IDisposable
         _meter.CreateObservableGauge("lowlatency.kafka.source.lag", () => ByTopic(source, source.LagOf), "{message}", "Consumer lag (high watermark - position) over the assigned partitions, by topic.");
         _meter.CreateObservableCounter("lowlatency.kafka.source.dead_lettered", () => source.DeadLettered, "{message}", "Rejected messages sent to the dead-letter topic.");
         _meter.CreateObservableCounter("lowlatency.kafka.source.pauses", () => source.Pauses, "{pause}", "Times the partitions were paused because the input ring was full.");
+        _meter.CreateObservableCounter("lowlatency.kafka.source.redelivered", () => source.Redelivered, "{message}", "Messages librdkafka delivered again within one assignment (dropped: already published).");
+        _meter.CreateObservableCounter("lowlatency.kafka.source.rewinds", () => source.Rewinds, "{seek}", "Times the source sought a partition back because offsets were skipped.");
+        _meter.CreateObservableCounter("lowlatency.kafka.source.offset_gaps", () => source.OffsetGaps, "{gap}", "Times reading went on past offsets that did not come back (retention, compaction, transaction markers).");
         _meter.CreateObservableGauge("lowlatency.kafka.source.paused", () => source.IsPaused ? 1 : 0, "{partition_set}", "1 while the partitions are paused.");
         _meter.CreateObservableCounter("lowlatency.kafka.source.commits", () => source.Commits, "{commit}", "Completed commit marks whose offsets were stored.");
         _meter.CreateObservableGauge("lowlatency.kafka.source.assigned_partitions", () => source.AssignedPartitions, "{partition}", "Partitions assigned to this consumer.");

@@ -49,22 +49,10 @@ public sealed class KafkaBrokerProcess : IDisposable
     public static KafkaBrokerProcess Start(IEnumerable<string> arguments, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(arguments);
-        var assembly = Path.Combine(AppContext.BaseDirectory, AssemblyFileName);
-        var start = new ProcessStartInfo(DotnetProcess.DotnetHost())
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(assembly);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
+        var start = DotnetProcess.StartInfo(AssemblyFileName, arguments);
+        start.RedirectStandardInput = true;
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {assembly}.");
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {AssemblyFileName}.");
         var bootstrap = process.StandardOutput.ReadLineAsync();
         var errors = new StringWriter();
         process.ErrorDataReceived += (_, e) =>
