@@ -27,7 +27,7 @@ public sealed class BrokerOutageTests(MockKafkaFixture kafka) : IClassFixture<Mo
         }
     }
 
-    [Fact]
+    [KafkaFact]
     public void Run_BrokerDownAtStart_RetriesThenWritesEveryCandle()
     {
         var (input, candles, generated) = Setup("outage-start", 20_000);
@@ -43,7 +43,7 @@ public sealed class BrokerOutageTests(MockKafkaFixture kafka) : IClassFixture<Mo
         generated.AssertCandlesEqualTheReplay(_topics.ReadCandleRecords(candles), _dir);
     }
 
-    [Fact]
+    [KafkaFact]
     public void Run_BrokerDownMidRun_RetriesThenWritesEveryCandle()
     {
         var (input, candles, generated) = Setup("outage-mid", 40_000);

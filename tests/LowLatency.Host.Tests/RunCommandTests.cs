@@ -88,7 +88,7 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         }
     }
 
-    [Fact]
+    [KafkaFact]
     public void Run_HttpListen_MetricsCountTheMessagesAndHealthIsReady()
     {
         var input = kafka.CreateTopic("http-trades", 1);
@@ -152,7 +152,7 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         Assert.All(DaemonOptions.Variables, v => Assert.Contains($"| `{v.Name}` | `lowlatency run` | {v.Default} |", readme, StringComparison.Ordinal));
     }
 
-    [DataFact]
+    [KafkaDataFact]
     public void Run_RealTradesThroughKafka_SameCandlesAsReplayAndRestartChangesNothing()
     {
         // The real BTCUSDT and ETHUSDT trades, produced keyed by symbol as the original connector did.
@@ -200,7 +200,7 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         Assert.True(_topics.CountMessages(candlesTopic) > written.Count, "the restart rewrote the candles after the commit");
     }
 
-    [Fact]
+    [KafkaFact]
     public void Run_PoisonMessages_CountedDeadLetteredAndThePartitionKeepsFlowing()
     {
         var input = kafka.CreateTopic("poison", 1);
@@ -271,7 +271,7 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
     private DaemonOptions Options(string input, string candlesTopic, string groupId) =>
         _topics.DaemonOptions(input, candlesTopic, groupId, Path.Combine(_dir, "out-" + groupId));
 
-    [Fact]
+    [KafkaFact]
     public void Run_TwoDaemonsInOneGroup_SplitThePartitionsAndHandOverWithoutLoss()
     {
         // Generated frames of 50 symbols, keyed by symbol over 4 partitions; the first half before the daemons start,

@@ -13,7 +13,7 @@ public sealed class ConsumerGroupCommitTests(MockKafkaFixture kafka) : IClassFix
     private const int Messages = 400;
     private const int HandledBeforeCommit = 150;
 
-    [Fact]
+    [KafkaFact]
     public void Commit_StoredOffsets_NewConsumerInGroupResumesAfterThem()
     {
         var topic = kafka.CreateTopic("commit", partitions: 4);

@@ -9,7 +9,7 @@ public sealed class KafkaBrokerCommandTests
 {
     private static readonly TimeSpan s_exitTimeout = TimeSpan.FromSeconds(15);
 
-    [Fact]
+    [KafkaFact]
     public void Start_WithTopics_PrintsBootstrapOfBrokerServingThem()
     {
         using var broker = KafkaBrokerProcess.Start(["--brokers", "2", "--topic", "frames:6", "--topic", "candles:3:2"]);
@@ -23,7 +23,7 @@ public sealed class KafkaBrokerCommandTests
         Assert.All(metadata.Topics.Single(t => t.Topic == "candles").Partitions, p => Assert.Equal(2, p.Replicas.Length));
     }
 
-    [Fact]
+    [KafkaFact]
     public void CloseInput_RunningBroker_ExitsWithZero()
     {
         using var broker = KafkaBrokerProcess.Start(["--topic", "t:1"]);
@@ -36,7 +36,7 @@ public sealed class KafkaBrokerCommandTests
         Assert.Contains("stopping (end of standard input)", broker.StandardError, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [KafkaFact]
     public void Terminate_RunningBroker_ExitsWithZero()
     {
         using var broker = KafkaBrokerProcess.Start([]);

@@ -18,7 +18,7 @@ public sealed class KafkaSinkAvroTests(MockKafkaFixture kafka) : IClassFixture<M
 {
     private const int PerKind = 60;
 
-    [Theory]
+    [KafkaTheory]
     [InlineData(false)]
     [InlineData(true)]
     public void Write_Avro_ConsumedRecordsDecodeToTheJsonRecords(bool confluent)

@@ -19,7 +19,7 @@ public sealed class KafkaSourceTests(MockKafkaFixture kafka) : IClassFixture<Moc
     private const int Count = 20_000;
     private const int Partitions = 4;
 
-    [Fact]
+    [KafkaFact]
     public void Run_SinkStalled_SourcePausesThenResumesAndReadsEverything()
     {
         using var run = new StalledRun(kafka, "backpressure");
@@ -29,7 +29,7 @@ public sealed class KafkaSourceTests(MockKafkaFixture kafka) : IClassFixture<Moc
         run.WaitUntilEverythingRead();
     }
 
-    [Fact]
+    [KafkaFact]
     public void Run_RebalanceWhilePaused_PartitionsFlowAgainAfterwards()
     {
         // librdkafka keeps a partition's pause flag across a re-assignment: without care, a rebalance while paused

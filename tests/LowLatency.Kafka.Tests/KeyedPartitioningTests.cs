@@ -12,7 +12,7 @@ public sealed class KeyedPartitioningTests(MockKafkaFixture kafka) : IClassFixtu
     private const int Partitions = 8;
     private const int Messages = 3_000;
 
-    [Fact]
+    [KafkaFact]
     public void Produce_KeyedBySymbol_EachSymbolOnOnePartitionInProducedOrder()
     {
         var topic = kafka.CreateTopic("keyed", Partitions);

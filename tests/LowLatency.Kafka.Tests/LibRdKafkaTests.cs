@@ -1,10 +1,12 @@
 using LowLatency.KafkaBroker;
 
+using LowLatency.TestSupport.Kafka;
+
 namespace LowLatency.Kafka.Tests;
 
 public sealed class LibRdKafkaTests
 {
-    [Fact]
+    [KafkaFact]
     public void Version_AfterEnsureResolvable_IsTheLibraryTheMockBrokerUses()
     {
         Assert.True(LibRdKafka.EnsureResolvable(), "Confluent.Kafka already had a resolver of someone else's.");
