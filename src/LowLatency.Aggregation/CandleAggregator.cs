@@ -269,10 +269,11 @@ public sealed class CandleAggregator
 
     /// <summary>
     /// Closes the symbol's buckets that end more than the allowed lateness before <paramref name="sourceTimeNs"/>, the
-    /// newest trade time of the source the symbol arrives on (its Kafka partition), without moving the symbol's own
-    /// clock. A symbol that stops trading would otherwise hold its last candles open, and with them the commit of its
-    /// whole partition, until its next trade. A trade of the symbol that comes later than that is too late, as it would
-    /// be behind its own trades.
+    /// event-time clock of the source partition the symbol arrives on (its newest trade time, any symbol's), without
+    /// moving the symbol's own clock. The shards call it before each of the symbol's trades and at each commit mark, so
+    /// a partition's candles close on the partition's clock: a quiet symbol does not hold its candles (and the commit of
+    /// its partition) open until its next trade, and whether a trade is too late depends on the partition's order
+    /// alone, the same after a restart from a commit as in the uninterrupted run.
     /// </summary>
     public void CloseIdle<TSink>(int symbolId, long sourceTimeNs, ref TSink sink)
         where TSink : struct, ICandleSink

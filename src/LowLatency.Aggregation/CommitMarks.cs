@@ -19,9 +19,11 @@ public interface ICommitMarks
     /// <summary>
     /// Called on shard <paramref name="shardIndex"/>'s thread when it handles mark <paramref name="markId"/>:
     /// <paramref name="oldestOpenOffsets"/>[p] is the oldest offset of partition p that an open candle of the shard
-    /// holds (long.MaxValue for none). The span is the shard's and is reused after the call returns.
+    /// holds (long.MaxValue for none), and <paramref name="partitionClocks"/>[p] the partition's event-time clock at the
+    /// mark (long.MinValue before its first trade; every shard reports the same clocks): candles that end more than the
+    /// allowed lateness before it are closed. The spans are the shard's and are reused after the call returns.
     /// </summary>
-    void OnShardMark(long markId, int shardIndex, ReadOnlySpan<long> oldestOpenOffsets);
+    void OnShardMark(long markId, int shardIndex, ReadOnlySpan<long> oldestOpenOffsets, ReadOnlySpan<long> partitionClocks);
 
     /// <summary>Called by a sink once everything before mark <paramref name="markId"/> (from one shard) is durably written.</summary>
     void OnDurable(long markId);

@@ -81,7 +81,7 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
     private readonly int[] _symbolPartition;   // [symbol]: partition of the symbol's last trade, -1 before the first
     private readonly int[] _tradedSymbols;     // the owned symbols that have traded, _tradedCount of them
     private readonly long[] _oldestOpenOffsets; // [partition]: scratch for commit marks
-    private readonly long[] _partitionClockNs;  // [partition]: newest trade time seen from it (closes idle symbols' candles)
+    private readonly long[] _partitionClockNs;  // [partition]: newest trade time seen from it, the same in every shard
     private int _tradedCount;
     private Router _router;
 
@@ -149,6 +149,14 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
             return;
         }
 
+        if (data.Kind is MarketEventKind.Trade or MarketEventKind.AggTrade && data.SourcePosition != SourcePosition.None)
+        {
+            // Every shard moves the partition's clock with every trade of the partition, its own symbols' or not, so
+            // all shards close a partition's candles at the same event time: at a commit mark, a candle is closed in
+            // every shard or in none (see OnSourceControl).
+            AdvancePartitionClock(SourcePosition.PartitionOf(data.SourcePosition), data.Payload.Trade.TradeTimeNs);
+        }
+
         if (symbolId < 0 || symbolId % _shardCount != _shardIndex)
         {
             if (data.Kind is MarketEventKind.Invalid or MarketEventKind.Control && _shardIndex == 0)
@@ -171,7 +179,14 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
                 ref var trade = ref data.Payload.Trade;
                 if (data.SourcePosition != SourcePosition.None)
                 {
-                    TrackPartition(symbolId, data.SourcePosition, trade.TradeTimeNs);
+                    // Candles close on the partition's event-time clock (Kafka Streams' stream time), not the symbol's
+                    // own: which trades are too late then depends on the partition's order alone, the same in a run
+                    // restarted from a commit as in the uninterrupted one.
+                    var partition = TrackPartition(symbolId, data.SourcePosition);
+                    if ((uint)partition < (uint)_partitionClockNs.Length)
+                    {
+                        _candles.CloseIdle(symbolId, _partitionClockNs[partition], ref _router);
+                    }
                 }
 
                 _tickers.OnTrade(symbolId, trade.Price, trade.Quantity, trade.TradeTimeNs, data.ReceiveTimeNs);
@@ -223,12 +238,9 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
     /// <summary>Whether the open candles are closed and emitted when the processor stops (default true; see the pipeline's option).</summary>
     public bool FlushOnShutdown { get; init; } = true;
 
-    /// <summary>
-    /// Remembers the partition the symbol's trades come from (a symbol is expected to stay on one) and moves that
-    /// partition's clock.
-    /// </summary>
+    /// <summary>Remembers the partition the symbol's trades come from (a symbol is expected to stay on one); returns it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void TrackPartition(int symbolId, long position, long tradeTimeNs)
+    private int TrackPartition(int symbolId, long position)
     {
         ref var partition = ref _symbolPartition[symbolId];
         var current = SourcePosition.PartitionOf(position);
@@ -237,12 +249,19 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
             NewPartition(symbolId, ref partition, current);
         }
 
-        if ((uint)current < (uint)_partitionClockNs.Length)
+        return current;
+    }
+
+    /// <summary>Moves the partition's clock to <paramref name="timeNs"/> if that is newer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void AdvancePartitionClock(int partition, long timeNs)
+    {
+        if ((uint)partition < (uint)_partitionClockNs.Length)
         {
-            ref var clock = ref _partitionClockNs[current];
-            if (tradeTimeNs > clock)
+            ref var clock = ref _partitionClockNs[partition];
+            if (timeNs > clock)
             {
-                clock = tradeTimeNs;
+                clock = timeNs;
             }
         }
     }
@@ -285,6 +304,14 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
             return;
         }
 
+        if (control.ControlKind == ControlKind.PartitionClock)
+        {
+            // Before the partition's first message of an assignment: candles that ended behind this clock were closed
+            // and written before the commit, so a trade of theirs replayed from the commit is too late, as it was then.
+            AdvancePartitionClock((int)Math.Min(control.RequestId, int.MaxValue), control.TimeNs);
+            return;
+        }
+
         var oldest = _oldestOpenOffsets.AsSpan();
         oldest.Fill(long.MaxValue);
         for (var i = 0; i < _tradedCount; i++)
@@ -305,7 +332,7 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
             }
         }
 
-        _commitMarks?.OnShardMark(control.RequestId, _shardIndex, oldest);
+        _commitMarks?.OnShardMark(control.RequestId, _shardIndex, oldest, _partitionClockNs);
         _router.Output.OnMark(control.RequestId, _shardIndex);
     }
 

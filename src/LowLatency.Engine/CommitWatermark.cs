@@ -7,11 +7,13 @@ namespace LowLatency.Engine;
 /// and puts it into the input ring; every shard reports the oldest offsets its open candles hold and passes the mark on;
 /// every durable sink acknowledges it once what came before it is written (<see cref="ICommitMarks"/>). A mark with a
 /// report from every shard and an acknowledgement from every sink for every shard is complete:
-/// <see cref="TryComplete"/> then gives, per partition, the offset to commit, the smaller of the read position at the
-/// mark and the oldest offset still held open. Marks complete in the order they were opened.
+/// <see cref="TryComplete(Span{long}, Span{long})"/> then gives, per partition, the offset to commit, the smaller of the read position at the
+/// mark and the oldest offset still held open, with the partition's event-time clock at the mark (to be kept with the
+/// commit: a restart starts the partition's clock there, see <see cref="Market.ControlKind.PartitionClock"/>). Marks
+/// complete in the order they were opened.
 /// </summary>
 /// <remarks>
-/// Threads: <see cref="BeginMark"/> and <see cref="TryComplete"/> are the source's (one thread);
+/// Threads: <see cref="BeginMark"/> and <see cref="TryComplete(Span{long}, Span{long})"/> are the source's (one thread);
 /// <see cref="OnShardMark"/> comes from the shard threads and <see cref="OnDurable"/> from the sinks' threads. The
 /// pending marks are guarded by one lock, taken a few times per mark (a mark a second is plenty), never per message.
 /// </remarks>
@@ -19,6 +21,9 @@ public sealed class CommitWatermark : ICommitMarks
 {
     /// <summary>Offset meaning "nothing read from this partition" in the read positions and results.</summary>
     public const long NoOffset = -1;
+
+    /// <summary>Clock meaning "no trade seen from this partition".</summary>
+    public const long NoClock = long.MinValue;
 
     private readonly Lock _lock = new();
     private readonly Mark[] _marks;
@@ -95,12 +100,13 @@ public sealed class CommitWatermark : ICommitMarks
             mark.Reset(id);
             nextOffsets.CopyTo(mark.Committable);
             mark.Committable.AsSpan(nextOffsets.Length).Fill(NoOffset);
+            mark.Clocks.AsSpan().Fill(NoClock);
             return id;
         }
     }
 
     /// <inheritdoc />
-    public void OnShardMark(long markId, int shardIndex, ReadOnlySpan<long> oldestOpenOffsets)
+    public void OnShardMark(long markId, int shardIndex, ReadOnlySpan<long> oldestOpenOffsets, ReadOnlySpan<long> partitionClocks)
     {
         lock (_lock)
         {
@@ -115,11 +121,20 @@ public sealed class CommitWatermark : ICommitMarks
                 }
             }
 
+            var clocks = mark.Clocks.AsSpan();
+            n = Math.Min(clocks.Length, partitionClocks.Length);
+            for (var p = 0; p < n; p++)
+            {
+                if (partitionClocks[p] > clocks[p])
+                {
+                    clocks[p] = partitionClocks[p];
+                }
+            }
+
             mark.ShardReports++;
         }
     }
 
-    /// <inheritdoc />
     public void OnDurable(long markId)
     {
         lock (_lock)
@@ -133,7 +148,13 @@ public sealed class CommitWatermark : ICommitMarks
     /// the next one to read after a restart, or <see cref="NoOffset"/>) into <paramref name="committable"/>, retires it
     /// and returns its id; otherwise 0.
     /// </summary>
-    public long TryComplete(Span<long> committable)
+    public long TryComplete(Span<long> committable) => TryComplete(committable, []);
+
+    /// <summary>
+    /// As <see cref="TryComplete(Span{long})"/>, and copies the partitions' event-time clocks at the mark
+    /// (<see cref="NoClock"/> where none was reported) into <paramref name="clocks"/>.
+    /// </summary>
+    public long TryComplete(Span<long> committable, Span<long> clocks)
     {
         lock (_lock)
         {
@@ -149,6 +170,7 @@ public sealed class CommitWatermark : ICommitMarks
             }
 
             mark.Committable.AsSpan(0, Math.Min(committable.Length, PartitionCapacity)).CopyTo(committable);
+            mark.Clocks.AsSpan(0, Math.Min(clocks.Length, PartitionCapacity)).CopyTo(clocks);
             _oldestPending++;
             return mark.Id;
         }
@@ -174,6 +196,8 @@ public sealed class CommitWatermark : ICommitMarks
 
         /// <summary>Starts as the read positions; each shard report lowers it to the oldest offsets still open.</summary>
         public long[] Committable { get; } = new long[partitions];
+
+        public long[] Clocks { get; } = new long[partitions];
 
         public void Reset(long id)
         {

@@ -239,7 +239,14 @@ public sealed class MarketDataPipeline : IDisposable
     /// <paramref name="value"/> = the mark's id) or a revoked partition (<see cref="ControlKind.PartitionRevoked"/>,
     /// <paramref name="value"/> = its index). Same thread as <see cref="Publish(FrameFormat, ReadOnlySpan{byte}, long, long)"/>.
     /// </summary>
-    public void PublishControl(ControlKind kind, long value)
+    public void PublishControl(ControlKind kind, long value) => PublishControl(kind, value, 0);
+
+    /// <summary>
+    /// Publishes a source control event with a time: <see cref="ControlKind.PartitionClock"/>, <paramref name="value"/> =
+    /// the partition's index, <paramref name="timeNs"/> = its clock at the committed offset. Same thread as the other
+    /// publishes, before the partition's first message.
+    /// </summary>
+    public void PublishControl(ControlKind kind, long value, long timeNs)
     {
         if (kind < ControlKind.CommitMark)
         {
@@ -254,7 +261,7 @@ public sealed class MarketDataPipeline : IDisposable
         evt.ReceiveTimeNs = 0;
         evt.IngestTimestamp = 0;
         evt.SourcePosition = SourcePosition.None;
-        evt.Payload.Control = new ControlData { ControlKind = kind, RequestId = value };
+        evt.Payload.Control = new ControlData { ControlKind = kind, RequestId = value, TimeNs = timeNs };
         _ring.Publish(sequence);
     }
 

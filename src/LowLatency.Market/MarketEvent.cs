@@ -90,6 +90,13 @@ public enum ControlKind : byte
     /// shards drop the open state of its symbols, which the partition's next owner rebuilds from the committed offset.
     /// </summary>
     PartitionRevoked,
+
+    /// <summary>
+    /// Not from the exchange: partition <see cref="ControlData.RequestId"/> was assigned with the event-time clock it had
+    /// at its committed offset (<see cref="ControlData.TimeNs"/>, kept with the commit); the shards start its clock
+    /// there, so the candles that had closed before the commit stay closed and are not rebuilt from part of their trades.
+    /// </summary>
+    PartitionClock,
 }
 
 /// <summary>One price level of a book: price and quantity (quantity 0 in a diff removes the level).</summary>
@@ -320,6 +327,9 @@ public struct ControlData
 
     /// <summary>The error <c>code</c> (0 when not an error).</summary>
     public int ErrorCode;
+
+    /// <summary>A time, ns since the Unix epoch (<see cref="ControlKind.PartitionClock"/>); 0 otherwise.</summary>
+    public long TimeNs;
 }
 
 /// <summary>

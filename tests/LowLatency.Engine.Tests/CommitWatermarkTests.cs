@@ -30,8 +30,8 @@ public sealed class CommitWatermarkTests : IDisposable
         Span<long> committable = stackalloc long[3];
         Assert.Equal(0, watermark.TryComplete(committable));
 
-        watermark.OnShardMark(id, 0, [4, long.MaxValue, long.MaxValue]);
-        watermark.OnShardMark(id, 1, [long.MaxValue, long.MaxValue, 9]);
+        watermark.OnShardMark(id, 0, [4, long.MaxValue, long.MaxValue], []);
+        watermark.OnShardMark(id, 1, [long.MaxValue, long.MaxValue, 9], []);
         watermark.OnDurable(id);
         watermark.OnDurable(id);
         watermark.OnDurable(id);
@@ -50,10 +50,10 @@ public sealed class CommitWatermarkTests : IDisposable
         var first = watermark.BeginMark([1]);
         var second = watermark.BeginMark([2]);
         Assert.Equal(0, watermark.BeginMark([3])); // full
-        watermark.OnShardMark(second, 0, [long.MaxValue]);
+        watermark.OnShardMark(second, 0, [long.MaxValue], []);
         Span<long> committable = stackalloc long[1];
         Assert.Equal(0, watermark.TryComplete(committable)); // the first is still open
-        watermark.OnShardMark(first, 0, [long.MaxValue]);
+        watermark.OnShardMark(first, 0, [long.MaxValue], []);
         Assert.Equal(first, watermark.TryComplete(committable));
         Assert.Equal(1, committable[0]);
         Assert.Equal(second, watermark.TryComplete(committable));
