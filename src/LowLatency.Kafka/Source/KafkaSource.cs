@@ -35,14 +35,20 @@ public sealed partial class KafkaSource : IDisposable
     private readonly KafkaSourceOptions _options;
     private readonly MarketDataPipeline _pipeline;
     private readonly CommitWatermark _watermark;
+    private readonly GroupCommits _commits;
     private readonly ILogger _log;
     private readonly FrameBuffer _frame = new();
     private readonly IConsumer<Ignore, int> _consumer;
     private readonly Dictionary<TopicPartition, int> _partitionIndex = [];
     private readonly List<TopicPartition> _partitions = []; // by index
     private readonly long[] _nextOffsets;   // [index]: offset after the last one published; NoOffset if none
-    private readonly long[] _storedOffsets; // [index]: the offset last stored for commit
+    private readonly long[] _storedOffsets; // [index]: the offset last committed, NoOffset if none in this assignment
+    private readonly long[] _storedClocks;  // [index]: the partition clock committed with it
+    private readonly long[] _committedOffsets; // [index]: the offset last sent in a commit (NoOffset: send again)
+    private readonly bool[] _owned;         // [index]: assigned to this source now
     private readonly long[] _committable;
+    private readonly long[] _clocks;
+    private readonly List<CommittedPosition> _commitBatch = [];
     private readonly long[] _rewoundTo;     // [index]: the offset the partition was last sought back to (NoOffset if none)
     private readonly int[] _rewindAttempts; // [index]: seeks back to _rewoundTo so far
     private readonly List<TopicPartition> _pausedPartitions = []; // what Pause was called for, so exactly these are resumed
@@ -89,7 +95,11 @@ public sealed partial class KafkaSource : IDisposable
         _lastPollTicks = Environment.TickCount64;
         _nextOffsets = new long[watermark.PartitionCapacity];
         _storedOffsets = new long[watermark.PartitionCapacity];
+        _storedClocks = new long[watermark.PartitionCapacity];
+        _owned = new bool[watermark.PartitionCapacity];
+        _committedOffsets = new long[watermark.PartitionCapacity];
         _committable = new long[watermark.PartitionCapacity];
+        _clocks = new long[watermark.PartitionCapacity];
         _rewoundTo = new long[watermark.PartitionCapacity];
         _rewindAttempts = new int[watermark.PartitionCapacity];
         _nextOffsets.AsSpan().Fill(CommitWatermark.NoOffset);
@@ -100,8 +110,7 @@ public sealed partial class KafkaSource : IDisposable
         {
             BootstrapServers = options.BootstrapServers,
             GroupId = options.GroupId,
-            EnableAutoCommit = true,         // commits what StoreOffset stored, in the background
-            AutoCommitIntervalMs = 1_000,
+            EnableAutoCommit = false,        // completed commit marks commit, with their partition clocks (GroupCommits)
             EnableAutoOffsetStore = false,   // only completed commit marks store offsets
             AutoOffsetReset = options.AutoOffsetReset == "latest" ? Confluent.Kafka.AutoOffsetReset.Latest : Confluent.Kafka.AutoOffsetReset.Earliest,
             SessionTimeoutMs = options.SessionTimeoutMs,
@@ -113,7 +122,9 @@ public sealed partial class KafkaSource : IDisposable
             .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked))
             .SetPartitionsLostHandler((_, lost) => OnLost(lost))
             .SetErrorHandler((_, error) => LogKafkaError(error.Code, error.Reason, error.IsFatal))
+            .SetOffsetsCommittedHandler((_, committed) => OnCommitted(committed))
             .Build();
+        _commits = new GroupCommits(_consumer);
         _consumer.Subscribe(options.Topics.Keys);
     }
 
@@ -384,28 +395,58 @@ public sealed partial class KafkaSource : IDisposable
         return id;
     }
 
-    /// <summary>Stores the offsets of every completed mark; librdkafka commits them.</summary>
+    /// <summary>Commits the offsets of every completed mark, with the partitions' clocks, asynchronously.</summary>
     private void StoreCompletedMarks()
     {
-        while (_watermark.TryComplete(_committable) != 0)
+        var completed = false;
+        while (_watermark.TryComplete(_committable, _clocks) != 0)
         {
             Commits++;
+            completed = true;
             for (var i = 0; i < _partitions.Count; i++)
             {
-                var offset = _committable[i];
-                if (offset > _storedOffsets[i])
+                // Only partitions still ours: a lost one may have a new owner whose commits must not be overwritten.
+                if (_owned[i] && _committable[i] > _storedOffsets[i])
                 {
-                    try
-                    {
-                        _consumer.StoreOffset(new TopicPartitionOffset(_partitions[i], offset));
-                        _storedOffsets[i] = offset;
-                    }
-                    catch (KafkaException)
-                    {
-                        // Not assigned any more: its new owner resumes from the last commit.
-                    }
+                    _storedOffsets[i] = _committable[i];
+                    _storedClocks[i] = _clocks[i];
                 }
             }
+        }
+
+        if (completed)
+        {
+            CommitStored(synchronous: false, onlyNew: true);
+        }
+    }
+
+    /// <summary>Commits the stored offsets of the owned partitions (those not committed yet, or all).</summary>
+    private void CommitStored(bool synchronous, bool onlyNew)
+    {
+        _commitBatch.Clear();
+        for (var i = 0; i < _partitions.Count; i++)
+        {
+            if (_owned[i] && _storedOffsets[i] != CommitWatermark.NoOffset && (!onlyNew || _storedOffsets[i] != _committedOffsets[i]))
+            {
+                _commitBatch.Add(new CommittedPosition(_partitions[i], _storedOffsets[i], _storedClocks[i]));
+                _committedOffsets[i] = _storedOffsets[i];
+            }
+        }
+
+        var error = _commits.Commit(_commitBatch, synchronous);
+        if (error != ErrorCode.NoError)
+        {
+            LogCommitFailed(synchronous ? "drain" : "mark", error, new Error(error).Reason);
+        }
+    }
+
+    private void OnCommitted(CommittedOffsets committed)
+    {
+        // Asynchronous commits report here (served by Consume). A failed one is retried by the next mark's commit.
+        if (committed.Error.IsError)
+        {
+            LogCommitFailed("mark", committed.Error.Code, committed.Error.Reason);
+            _committedOffsets.AsSpan().Fill(CommitWatermark.NoOffset);
         }
     }
 
@@ -439,18 +480,7 @@ public sealed partial class KafkaSource : IDisposable
         }
 
         StoreCompletedMarks();
-        try
-        {
-            _consumer.Commit();
-        }
-        catch (KafkaException e) when (e.Error.Code is ErrorCode.Local_NoOffset)
-        {
-            // Nothing stored since the last commit.
-        }
-        catch (KafkaException e)
-        {
-            LogCommitFailed(why, e.Error.Code, e.Error.Reason);
-        }
+        CommitStored(synchronous: true, onlyNew: false);
     }
 
     private List<TopicPartitionOffset> OnAssigned(IConsumer<Ignore, int> consumer, List<TopicPartition> assigned)
@@ -459,29 +489,36 @@ public sealed partial class KafkaSource : IDisposable
         // continue a re-assigned partition from its own last position when it was paused and resumed before the
         // rebalance (librdkafka#1802, #4686), while the shards have just dropped the partition's open candles: they would
         // be rebuilt from part of their trades (the crash test caught exactly that).
-        List<TopicPartitionOffset> start;
+        List<CommittedPosition> start;
         try
         {
-            start = consumer.Committed(assigned, _options.DrainTimeout);
+            start = _commits.Committed(assigned, _options.DrainTimeout);
         }
         catch (KafkaException e)
         {
             LogCommittedUnknown(e.Error.Code, e.Error.Reason);
-            start = [.. assigned.Select(p => new TopicPartitionOffset(p, Offset.Unset))];
+            start = [.. assigned.Select(p => new CommittedPosition(p, Offset.Unset.Value, GroupCommits.NoClock))];
         }
 
         foreach (var partition in start)
         {
-            var index = IndexOf(partition.TopicPartition);
-            _nextOffsets[index] = partition.Offset.Value >= 0 ? partition.Offset.Value : CommitWatermark.NoOffset;
+            var index = IndexOf(partition.Partition);
+            _owned[index] = true;
+            _nextOffsets[index] = partition.Offset >= 0 ? partition.Offset : CommitWatermark.NoOffset;
             _storedOffsets[index] = CommitWatermark.NoOffset;
+            _committedOffsets[index] = CommitWatermark.NoOffset;
             _rewoundTo[index] = CommitWatermark.NoOffset;
+            if (partition.ClockNs != GroupCommits.NoClock)
+            {
+                // The candles that had closed when this offset was committed stay closed (see ControlKind.PartitionClock).
+                _pipeline.PublishControl(ControlKind.PartitionClock, index, partition.ClockNs);
+            }
         }
 
         _lastPartition = -1;
         Volatile.Write(ref _assigned, assigned.Count); // eager assignment: the whole new set (RefreshLag corrects it within a second)
-        LogAssigned(assigned.Count, string.Join(", ", start));
-        return start; // Offset.Unset where the group has no commit: auto.offset.reset applies
+        LogAssigned(assigned.Count, string.Join(", ", start.Select(p => $"{p.Partition}@{p.Offset}")));
+        return [.. start.Select(p => new TopicPartitionOffset(p.Partition, p.Offset))]; // Unset where the group has no commit: auto.offset.reset applies
     }
 
     /// <summary>
@@ -573,6 +610,7 @@ public sealed partial class KafkaSource : IDisposable
                 _pipeline.PublishControl(ControlKind.PartitionRevoked, index);
                 _nextOffsets[index] = CommitWatermark.NoOffset;
                 _storedOffsets[index] = CommitWatermark.NoOffset;
+                _owned[index] = false;
             }
         }
 
