@@ -201,50 +201,57 @@ public sealed class ExchangeConnection
         var padding = new byte[64 * 1024];
         Array.Fill(padding, (byte)' ');
         var frameBytes = fragmentBytes == 0 ? sizeBytes : fragmentBytes;
-        var token = _closing.Token;
-        await _writeLock.WaitAsync(token).ConfigureAwait(false);
         try
         {
-            // The message is head, spaces, "}": byte i is known from i alone, so it is written a piece at a time.
-            for (long frameStart = 0; frameStart < sizeBytes; frameStart += frameBytes)
+            var token = _closing.Token;
+            await _writeLock.WaitAsync(token).ConfigureAwait(false);
+            try
             {
-                var frameEnd = Math.Min(sizeBytes, frameStart + frameBytes);
-                var opcode = frameStart == 0 ? WebSocketOpcode.Text : WebSocketOpcode.Continuation;
-                var header = _output.GetSpan(WebSocketFrames.MaxServerHeaderBytes);
-                _output.Advance(WebSocketFrames.WriteHeader(header, opcode, fin: frameEnd == sizeBytes, frameEnd - frameStart));
-                for (var position = frameStart; position < frameEnd;)
+                // The message is head, spaces, "}": byte i is known from i alone, so it is written a piece at a time.
+                for (long frameStart = 0; frameStart < sizeBytes; frameStart += frameBytes)
                 {
-                    var pieceEnd = Math.Min(frameEnd, position + padding.Length);
-                    if (position < head.Length)
+                    var frameEnd = Math.Min(sizeBytes, frameStart + frameBytes);
+                    var opcode = frameStart == 0 ? WebSocketOpcode.Text : WebSocketOpcode.Continuation;
+                    var header = _output.GetSpan(WebSocketFrames.MaxServerHeaderBytes);
+                    _output.Advance(WebSocketFrames.WriteHeader(header, opcode, fin: frameEnd == sizeBytes, frameEnd - frameStart));
+                    for (var position = frameStart; position < frameEnd;)
                     {
-                        var n = (int)Math.Min(head.Length - position, pieceEnd - position);
-                        _output.Write(head.AsSpan((int)position, n));
-                        position += n;
-                    }
+                        var pieceEnd = Math.Min(frameEnd, position + padding.Length);
+                        if (position < head.Length)
+                        {
+                            var n = (int)Math.Min(head.Length - position, pieceEnd - position);
+                            _output.Write(head.AsSpan((int)position, n));
+                            position += n;
+                        }
 
-                    var spacesEnd = Math.Min(pieceEnd, sizeBytes - 1);
-                    if (position < spacesEnd)
-                    {
-                        _output.Write(padding.AsSpan(0, (int)(spacesEnd - position)));
-                        position = spacesEnd;
-                    }
+                        var spacesEnd = Math.Min(pieceEnd, sizeBytes - 1);
+                        if (position < spacesEnd)
+                        {
+                            _output.Write(padding.AsSpan(0, (int)(spacesEnd - position)));
+                            position = spacesEnd;
+                        }
 
-                    if (position < pieceEnd)
-                    {
-                        _output.Write("}"u8);
-                        position++;
-                    }
+                        if (position < pieceEnd)
+                        {
+                            _output.Write("}"u8);
+                            position++;
+                        }
 
-                    if ((await _output.FlushAsync(token).ConfigureAwait(false)).IsCompleted)
-                    {
-                        return;
+                        if ((await _output.FlushAsync(token).ConfigureAwait(false)).IsCompleted)
+                        {
+                            return;
+                        }
                     }
                 }
             }
+            finally
+            {
+                _writeLock.Release();
+            }
         }
-        finally
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ConnectionResetException)
         {
-            _writeLock.Release();
+            // The connection closed under the message (a client that refuses oversized messages does that).
         }
     }
 
@@ -827,8 +834,17 @@ public sealed class ExchangeConnection
 
             if (status != FrameStatus.Complete)
             {
+                // The framing cannot be trusted any more: close, and read no further.
                 _input.AdvanceTo(buffer.End);
-                await CloseForViolationAsync(status).ConfigureAwait(false);
+                if (status == FrameStatus.TooBig)
+                {
+                    CloseTooBig();
+                }
+                else
+                {
+                    _ = BeginServerClose(CloseReason.ProtocolError, WebSocketCloseStatus.ProtocolError, "protocol error");
+                }
+
                 return;
             }
 
@@ -842,19 +858,17 @@ public sealed class ExchangeConnection
         }
     }
 
-    // False when the connection is over (a close frame, or a violation that closed it).
+    // False when the receive loop must end: the close handshake is over, or the client broke the framing.
     private async ValueTask<bool> HandleFrameAsync(ClientFrameHeader header, byte[] payload)
     {
+        // Once the server has sent its close frame only the client's close frame matters (RFC 6455 §5.5.1); a silenced
+        // connection reads and records, and answers nothing.
+        var quiet = !IsOpen || _silent;
         switch (header.Opcode)
         {
             case WebSocketOpcode.Ping:
                 Record(IncomingKind.Ping, null);
-                if (!_silent && !await WithinRateAsync().ConfigureAwait(false))
-                {
-                    return false;
-                }
-
-                if (!_silent)
+                if (!quiet && WithinRate())
                 {
                     await SendAsync(WebSocketOpcode.Pong, payload).ConfigureAwait(false);
                 }
@@ -863,50 +877,53 @@ public sealed class ExchangeConnection
             case WebSocketOpcode.Pong:
                 Record(IncomingKind.Pong, null);
                 OnPong(payload);
-                return _silent || await WithinRateAsync().ConfigureAwait(false);
+                if (!quiet)
+                {
+                    WithinRate();
+                }
+
+                return true;
             case WebSocketOpcode.Close:
                 var status = payload.Length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
-                var reason = payload.Length > 2 ? Encoding.UTF8.GetString(payload, 2, payload.Length - 2) : string.Empty;
-                Record(IncomingKind.Close, $"{status} {reason}".TrimEnd());
+                var reason = $"{status} {(payload.Length > 2 ? Encoding.UTF8.GetString(payload, 2, payload.Length - 2) : string.Empty)}".TrimEnd();
+                Record(IncomingKind.Close, reason);
                 if (_silent)
                 {
                     return true; // a hung server does not answer the close either; the client's TCP close ends it
                 }
 
-                if (TrySetClose(CloseReason.ClientClosed, $"{status} {reason}".TrimEnd()))
+                if (TrySetClose(CloseReason.ClientClosed, reason))
                 {
                     StopLoops();
                     await ReplyCloseAsync(payload.AsSpan(0, Math.Min(2, payload.Length)).ToArray()).ConfigureAwait(false);
                 }
 
-                return false;
+                return false; // either the client's close or its answer to ours: the handshake is complete
             default:
-                return await HandleDataFrameAsync(header, payload).ConfigureAwait(false);
+                return await HandleDataFrameAsync(header, payload, quiet).ConfigureAwait(false);
         }
     }
 
-    private async ValueTask<bool> HandleDataFrameAsync(ClientFrameHeader header, byte[] payload)
+    private async ValueTask<bool> HandleDataFrameAsync(ClientFrameHeader header, byte[] payload, bool quiet)
     {
-        if (header.Opcode != WebSocketOpcode.Continuation)
+        var startsMessage = header.Opcode != WebSocketOpcode.Continuation;
+        var inMessage = _messageOpcode != WebSocketOpcode.Continuation;
+        if (startsMessage == inMessage)
         {
-            if (_message.WrittenCount > 0 || _messageOpcode != WebSocketOpcode.Continuation)
-            {
-                await CloseForViolationAsync(FrameStatus.ProtocolError).ConfigureAwait(false); // a new message inside a fragmented one
-                return false;
-            }
-
-            _messageOpcode = header.Opcode;
-        }
-        else if (_messageOpcode == WebSocketOpcode.Continuation)
-        {
-            await CloseForViolationAsync(FrameStatus.ProtocolError).ConfigureAwait(false); // a continuation of nothing
+            // A new message inside a fragmented one, or a continuation of nothing.
+            _ = BeginServerClose(CloseReason.ProtocolError, WebSocketCloseStatus.ProtocolError, "unexpected continuation or data frame");
             return false;
         }
 
         if (_message.WrittenCount + payload.Length > _exchange.Options.MaxIncomingMessageBytes)
         {
-            await CloseForViolationAsync(FrameStatus.TooBig).ConfigureAwait(false);
+            CloseTooBig();
             return false;
+        }
+
+        if (startsMessage)
+        {
+            _messageOpcode = header.Opcode;
         }
 
         _message.Write(payload);
@@ -920,19 +937,8 @@ public sealed class ExchangeConnection
         _message.ResetWrittenCount();
         _messageOpcode = WebSocketOpcode.Continuation;
 
-        var text = opcode == WebSocketOpcode.Text ? Encoding.UTF8.GetString(message) : null;
-        Record(opcode == WebSocketOpcode.Text ? IncomingKind.Text : IncomingKind.Binary, text);
-        if (_silent)
-        {
-            return true;
-        }
-
-        if (!await WithinRateAsync().ConfigureAwait(false))
-        {
-            return false;
-        }
-
-        if (opcode == WebSocketOpcode.Text)
+        Record(opcode == WebSocketOpcode.Text ? IncomingKind.Text : IncomingKind.Binary, opcode == WebSocketOpcode.Text ? Encoding.UTF8.GetString(message) : null);
+        if (!quiet && WithinRate() && opcode == WebSocketOpcode.Text)
         {
             await HandleRequestAsync(message).ConfigureAwait(false);
         }
@@ -940,8 +946,9 @@ public sealed class ExchangeConnection
         return true;
     }
 
-    // Counts one incoming message against the sliding one-second window; closes the connection when it is over the limit.
-    private async ValueTask<bool> WithinRateAsync()
+    // Counts one incoming message against the sliding one-second window; over the limit, starts closing the connection
+    // (the receive loop goes on until the client answers the close).
+    private bool WithinRate()
     {
         var now = Stopwatch.GetTimestamp();
         _recentMessages.Enqueue(now);
@@ -956,15 +963,12 @@ public sealed class ExchangeConnection
             return true;
         }
 
-        await BeginServerClose(CloseReason.RateLimited, WebSocketCloseStatus.PolicyViolation,
-            $"too many messages: more than {max} in one second").ConfigureAwait(false);
+        _ = BeginServerClose(CloseReason.RateLimited, WebSocketCloseStatus.PolicyViolation, $"too many messages: more than {max} in one second");
         return false;
     }
 
-    private Task CloseForViolationAsync(FrameStatus status) => status == FrameStatus.TooBig
-        ? BeginServerClose(CloseReason.MessageTooBig, WebSocketCloseStatus.MessageTooBig,
-            $"message larger than {_exchange.Options.MaxIncomingMessageBytes} bytes")
-        : BeginServerClose(CloseReason.ProtocolError, WebSocketCloseStatus.ProtocolError, "protocol error");
+    private void CloseTooBig() => _ = BeginServerClose(CloseReason.MessageTooBig, WebSocketCloseStatus.MessageTooBig,
+        $"message larger than {_exchange.Options.MaxIncomingMessageBytes} bytes");
 
     private async Task ReplyCloseAsync(byte[] status)
     {

@@ -36,6 +36,7 @@ public sealed partial class LocalExchange : IAsyncDisposable
     private readonly long _started = Stopwatch.GetTimestamp();
     private TaskCompletionSource _connectionAdded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _playing = Task.CompletedTask;
+    private int _accepted;
     private Uri? _baseUri;
 
     private LocalExchange(LocalExchangeOptions options)
@@ -288,17 +289,18 @@ public sealed partial class LocalExchange : IAsyncDisposable
             return;
         }
 
-        ExchangeConnection connection;
+        // Subscribed before the 101 goes out, so the client misses nothing played after its handshake; registered after
+        // it, so a fault injected into every connection never hits one whose handshake is unfinished.
+        var cursor = Options.Mode == FeedMode.PerConnection ? 0 : Timeline.Published;
+        var connection = new ExchangeConnection(this, context, Interlocked.Increment(ref _accepted), request.Target, combined, cursor);
+        connection.SubscribeAtConnect(streams);
+        await context.Transport.Output.WriteAsync(WebSocketHandshake.SwitchingProtocols(request.Header("sec-websocket-key")!)).ConfigureAwait(false);
         lock (_connections)
         {
-            var cursor = Options.Mode == FeedMode.PerConnection ? 0 : Timeline.Published;
-            connection = new ExchangeConnection(this, context, _connections.Count + 1, request.Target, combined, cursor);
-            connection.SubscribeAtConnect(streams);
             _connections.Add(connection);
             Interlocked.Exchange(ref _connectionAdded, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
 
-        await context.Transport.Output.WriteAsync(WebSocketHandshake.SwitchingProtocols(request.Header("sec-websocket-key")!)).ConfigureAwait(false);
         LogOpened(connection.Number, request.Target);
         await connection.RunAsync().ConfigureAwait(false);
         var close = connection.Close!;
