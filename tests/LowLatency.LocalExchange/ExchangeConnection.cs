@@ -19,7 +19,7 @@ namespace LowLatency.LocalExchange;
 /// Every write to the output pipe happens under <see cref="_writeLock"/>, so frames never interleave; the sender holds
 /// it for one batch (at most <see cref="BatchBytes"/>) at a time, so responses and pings wait for one batch at most.
 /// </remarks>
-public sealed class ExchangeConnection
+public sealed partial class ExchangeConnection
 {
     /// <summary>The most bytes of market data written between two flushes.</summary>
     private const int BatchBytes = 256 * 1024;
@@ -34,7 +34,9 @@ public sealed class ExchangeConnection
     private readonly TaskCompletionSource<ConnectionClose> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // By the feed's stream id: the virtual frame index from which the stream is delivered, or -1 when not subscribed.
-    // Written under _writeLock by the receive loop; read by the sender (which holds the lock while it writes).
+    // Written by the receive loop (a SUBSCRIBE under _writeLock, so its answer goes out before the stream's first frame),
+    // read by the sender; Volatile on both sides, each element being one aligned long. An UNSUBSCRIBE takes effect at
+    // the sender's next frame, so a batch already being written may still carry the stream.
     private readonly long[] _subscribedFrom;
     private readonly List<string> _streams = [];                 // subscription order, as LIST_SUBSCRIPTIONS answers; lock: itself
     private readonly List<IncomingMessage> _received = [];       // lock: itself
@@ -249,7 +251,7 @@ public sealed class ExchangeConnection
                 _writeLock.Release();
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ConnectionResetException)
+        catch (Exception ex) when (IsConnectionGone(ex))
         {
             // The connection closed under the message (a client that refuses oversized messages does that).
         }
@@ -289,7 +291,7 @@ public sealed class ExchangeConnection
         {
             await ReceiveAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException or InvalidOperationException)
+        catch (Exception ex) when (IsConnectionGone(ex))
         {
             TrySetClose(CloseReason.ClientDisconnected, ex.Message);
         }
@@ -363,7 +365,7 @@ public sealed class ExchangeConnection
 
             await _receiveEnded.Task.WaitAsync(timeout).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or IOException or InvalidOperationException or ConnectionResetException)
+        catch (Exception ex) when (ex is TimeoutException || IsConnectionGone(ex))
         {
             // The client did not take the close frame or did not answer it: the TCP close below ends it anyway.
         }
@@ -378,18 +380,7 @@ public sealed class ExchangeConnection
 
     private void StopLoops()
     {
-        if (!_closing.IsCancellationRequested)
-        {
-            try
-            {
-                _closing.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // Cancelled and disposed concurrently: the loops are stopping already.
-            }
-        }
-
+        _closing.Cancel();
         Wake();
     }
 
@@ -426,579 +417,9 @@ public sealed class ExchangeConnection
                 _writeLock.Release();
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ConnectionResetException)
+        catch (Exception ex) when (IsConnectionGone(ex))
         {
             // The connection is closing: what was not sent is lost, as on a real socket.
-        }
-    }
-
-    // ---- market data ----
-
-    private async Task SendFeedAsync()
-    {
-        await Task.Yield(); // run beside the receive loop, not inside the accept path
-        var token = _closing.Token;
-        var timeline = _exchange.Timeline;
-        var total = _exchange.TotalFrames;
-        var perConnection = _exchange.Options.Mode == FeedMode.PerConnection;
-        var throttle = new ThrottleState();
-        try
-        {
-            while (!token.IsCancellationRequested)
-            {
-                var wake = Volatile.Read(ref _wake).Task;
-                var tick = timeline.Tick; // before Published: see Timeline
-                var limit = perConnection ? total : timeline.Published;
-                var cursor = Volatile.Read(ref _cursor);
-                if (_silent || !HasSubscriptions())
-                {
-                    if (!perConnection)
-                    {
-                        Volatile.Write(ref _cursor, Math.Max(cursor, limit)); // a live feed: what passes now is lost
-                    }
-
-                    await (perConnection ? wake : Task.WhenAny(wake, tick)).ConfigureAwait(false);
-                    continue;
-                }
-
-                if (cursor >= limit)
-                {
-                    await (perConnection || cursor >= total ? wake : Task.WhenAny(wake, tick)).ConfigureAwait(false);
-                    continue;
-                }
-
-                var rate = Volatile.Read(ref _throttleBytesPerSecond);
-                var budget = rate > 0 ? throttle.Available(rate) : BatchBytes;
-                if (budget <= 0)
-                {
-                    await Task.WhenAny(Task.Delay(throttle.WaitFor(rate), token), wake).ConfigureAwait(false);
-                    continue;
-                }
-
-                await _writeLock.WaitAsync(token).ConfigureAwait(false);
-                try
-                {
-                    var written = WriteFrames(limit, Math.Min(budget, BatchBytes));
-                    throttle.Spend(written);
-                    var flush = await _output.FlushAsync(token).ConfigureAwait(false);
-                    if (flush.IsCompleted)
-                    {
-                        return;
-                    }
-                }
-                finally
-                {
-                    _writeLock.Release();
-                }
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ConnectionResetException)
-        {
-            // Closing, or the client went away; the receive loop records why.
-        }
-    }
-
-    // Writes the subscribed, not withheld frames from the cursor on, until the limit or about maxBytes; no await, no allocation.
-    private long WriteFrames(long limit, long maxBytes)
-    {
-        var feed = _exchange.Feed;
-        var bytes = feed.Bytes;
-        var withheld = _exchange.Withheld;
-        var count = feed.Count;
-        var combined = _combined;
-        var cursor = _cursor;
-        long written = 0;
-        long frames = 0;
-        var index = (int)(cursor % count);
-        while (cursor < limit && written < maxBytes)
-        {
-            ref readonly var entry = ref feed.EntryAt(index);
-            var from = Volatile.Read(ref _subscribedFrom[entry.StreamId]);
-            if (from >= 0 && cursor >= from && !withheld[index])
-            {
-                var payload = combined ? bytes.AsSpan(entry.Offset, entry.Length) : bytes.AsSpan(entry.DataOffset, entry.DataLength);
-                written += WebSocketFrames.WriteFrame(_output, WebSocketOpcode.Text, payload);
-                frames++;
-            }
-
-            cursor++;
-            if (++index == count)
-            {
-                index = 0;
-            }
-        }
-
-        Volatile.Write(ref _cursor, cursor);
-        Volatile.Write(ref _framesSent, _framesSent + frames);
-        Volatile.Write(ref _bytesSent, _bytesSent + written);
-        return written;
-    }
-
-    private bool HasSubscriptions()
-    {
-        lock (_streams)
-        {
-            return _streams.Count > 0;
-        }
-    }
-
-    /// <summary>A token bucket of bytes: fills at the rate, holds at most a tenth of a second's worth.</summary>
-    private sealed class ThrottleState
-    {
-        private double _tokens;
-        private long _last = Stopwatch.GetTimestamp();
-
-        public long Available(long rate)
-        {
-            var now = Stopwatch.GetTimestamp();
-            _tokens = Math.Min(_tokens + Stopwatch.GetElapsedTime(_last, now).TotalSeconds * rate, Math.Max(1, rate / 10.0));
-            _last = now;
-            return (long)_tokens; // a batch may overshoot by one frame; the debt is paid by waiting
-        }
-
-        public void Spend(long bytes) => _tokens -= bytes;
-
-        public TimeSpan WaitFor(long rate) => TimeSpan.FromSeconds(Math.Max(0.001, (1 - _tokens) / rate));
-    }
-
-    // ---- control: subscriptions, pings ----
-
-    private void Subscribe(IReadOnlyList<string> streams)
-    {
-        // From now: the present of the timeline, or (per connection) the sender's position.
-        var from = _exchange.Options.Mode == FeedMode.PerConnection ? Volatile.Read(ref _cursor) : _exchange.Timeline.Published;
-        lock (_streams)
-        {
-            foreach (var stream in streams)
-            {
-                if (!_streams.Contains(stream))
-                {
-                    _streams.Add(stream);
-                    if (_exchange.Feed.TryGetStreamId(stream, out var id))
-                    {
-                        Volatile.Write(ref _subscribedFrom[id], from);
-                    }
-                }
-            }
-        }
-
-        Wake();
-    }
-
-    private void Unsubscribe(IReadOnlyList<string> streams)
-    {
-        lock (_streams)
-        {
-            foreach (var stream in streams)
-            {
-                if (_streams.Remove(stream) && _exchange.Feed.TryGetStreamId(stream, out var id))
-                {
-                    Volatile.Write(ref _subscribedFrom[id], -1);
-                }
-            }
-        }
-    }
-
-    private async Task HandleRequestAsync(byte[] utf8)
-    {
-        var request = ControlProtocol.Parse(utf8, out var error);
-        if (request is null)
-        {
-            await SendAsync(WebSocketOpcode.Text, Encoding.UTF8.GetBytes(error!)).ConfigureAwait(false);
-            return;
-        }
-
-        string response;
-        switch (request.Method)
-        {
-            case ControlMethod.Subscribe or ControlMethod.Unsubscribe:
-                var names = ControlProtocol.StreamNames(request, out error);
-                if (names is null)
-                {
-                    response = error!;
-                    break;
-                }
-
-                if (request.Method == ControlMethod.Unsubscribe)
-                {
-                    Unsubscribe(names);
-                    response = ControlProtocol.Result(request.Id, "null");
-                    break;
-                }
-
-                int after;
-                lock (_streams)
-                {
-                    after = _streams.Union(names).Count();
-                }
-
-                var max = _exchange.Options.MaxStreamsPerConnection;
-                if (after > max)
-                {
-                    response = ControlProtocol.Error(request.Id, ControlProtocol.InvalidRequest,
-                        $"Invalid request: too many streams: {after} requested, at most {max} per connection");
-                    break;
-                }
-
-                // The answer goes out before the first frame of the new streams: subscribe while holding the write lock.
-                await WriteResponseThenAsync(ControlProtocol.Result(request.Id, "null"), () => Subscribe(names)).ConfigureAwait(false);
-                return;
-            case ControlMethod.ListSubscriptions:
-                response = ControlProtocol.Result(request.Id, ControlProtocol.StringArray(Streams));
-                break;
-            case ControlMethod.SetProperty:
-                response = SetProperty(request);
-                break;
-            default:
-                response = request.Params is { ValueKind: System.Text.Json.JsonValueKind.Array } p && p.GetArrayLength() == 1 &&
-                    p[0].ValueKind == System.Text.Json.JsonValueKind.String
-                    ? p[0].GetString() == "combined"
-                        ? ControlProtocol.Result(request.Id, _combined ? "true" : "false")
-                        : ControlProtocol.Error(request.Id, ControlProtocol.UnknownProperty, "Unknown property")
-                    : ControlProtocol.Error(request.Id, ControlProtocol.InvalidRequest, "Invalid request: property name must be a string");
-                break;
-        }
-
-        await SendAsync(WebSocketOpcode.Text, Encoding.UTF8.GetBytes(response)).ConfigureAwait(false);
-    }
-
-    private string SetProperty(ControlRequest request)
-    {
-        if (request.Params is not { ValueKind: System.Text.Json.JsonValueKind.Array } p || p.GetArrayLength() != 2 ||
-            p[0].ValueKind != System.Text.Json.JsonValueKind.String)
-        {
-            return ControlProtocol.Error(request.Id, ControlProtocol.InvalidRequest, "Invalid request: property name must be a string");
-        }
-
-        if (p[0].GetString() != "combined")
-        {
-            return ControlProtocol.Error(request.Id, ControlProtocol.UnknownProperty, "Unknown property");
-        }
-
-        if (p[1].ValueKind is not (System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False))
-        {
-            return ControlProtocol.Error(request.Id, ControlProtocol.InvalidValueType, "Invalid value type: expected Boolean");
-        }
-
-        _combined = p[1].GetBoolean();
-        return ControlProtocol.Result(request.Id, "null");
-    }
-
-    private async Task WriteResponseThenAsync(string response, Action afterWrite)
-    {
-        var token = _closing.Token;
-        try
-        {
-            await _writeLock.WaitAsync(token).ConfigureAwait(false);
-            try
-            {
-                WebSocketFrames.WriteFrame(_output, WebSocketOpcode.Text, Encoding.UTF8.GetBytes(response));
-                afterWrite();
-                await _output.FlushAsync(token).ConfigureAwait(false);
-            }
-            finally
-            {
-                _writeLock.Release();
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ConnectionResetException)
-        {
-            // Closing.
-        }
-    }
-
-    private byte[] RegisterPing()
-    {
-        var payload = Encoding.ASCII.GetBytes(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
-        lock (_outstandingPings)
-        {
-            _outstandingPings.Add((payload, Stopwatch.GetTimestamp()));
-        }
-
-        Interlocked.Increment(ref _pingsSent);
-        return payload;
-    }
-
-    private async Task PingAsync()
-    {
-        var interval = _exchange.Options.PingInterval;
-        var timeout = _exchange.Options.PongTimeout;
-        if (interval <= TimeSpan.Zero)
-        {
-            return;
-        }
-
-        var token = _closing.Token;
-        var nextPing = Stopwatch.GetTimestamp() + (long)(interval.TotalSeconds * Stopwatch.Frequency);
-        try
-        {
-            while (!token.IsCancellationRequested)
-            {
-                var now = Stopwatch.GetTimestamp();
-                long? oldest;
-                lock (_outstandingPings)
-                {
-                    oldest = _outstandingPings.Count > 0 ? _outstandingPings[0].Timestamp : null;
-                }
-
-                if (_silent)
-                {
-                    nextPing = now + (long)(interval.TotalSeconds * Stopwatch.Frequency);
-                    oldest = null;
-                }
-                else if (oldest is { } sent && Stopwatch.GetElapsedTime(sent, now) >= timeout)
-                {
-                    _ = BeginServerClose(CloseReason.PongTimeout, WebSocketCloseStatus.PolicyViolation, $"no pong within {timeout.TotalSeconds:0.###} s");
-                    return;
-                }
-                else if (now >= nextPing)
-                {
-                    // The ping counts as sent when it is due, even if a client that does not read keeps it queued behind
-                    // data: that client does not pong either, and must time out.
-                    var payload = RegisterPing();
-                    if (Interlocked.Exchange(ref _pingInFlight, 1) == 0)
-                    {
-                        _ = SendPingInBackgroundAsync(payload);
-                    }
-
-                    nextPing = now + (long)(interval.TotalSeconds * Stopwatch.Frequency);
-                    lock (_outstandingPings)
-                    {
-                        oldest = _outstandingPings[0].Timestamp;
-                    }
-                }
-
-                var wakeAt = oldest is { } o ? Math.Min(nextPing, o + (long)(timeout.TotalSeconds * Stopwatch.Frequency)) : nextPing;
-                var delay = TimeSpan.FromSeconds(Math.Max(0.001, (double)(wakeAt - Stopwatch.GetTimestamp()) / Stopwatch.Frequency));
-                await Task.WhenAny(Task.Delay(delay, token), Volatile.Read(ref _wake).Task).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Closing.
-        }
-    }
-
-    private async Task SendPingInBackgroundAsync(byte[] payload)
-    {
-        try
-        {
-            await SendAsync(WebSocketOpcode.Ping, payload).ConfigureAwait(false);
-        }
-        finally
-        {
-            Volatile.Write(ref _pingInFlight, 0);
-        }
-    }
-
-    private void OnPong(ReadOnlySpan<byte> payload)
-    {
-        lock (_outstandingPings)
-        {
-            for (var i = 0; i < _outstandingPings.Count; i++)
-            {
-                if (payload.SequenceEqual(_outstandingPings[i].Payload))
-                {
-                    _outstandingPings.RemoveRange(0, i + 1); // answers this ping and every earlier one
-                    return;
-                }
-            }
-        }
-    }
-
-    // ---- receive ----
-
-    private async Task ReceiveAsync()
-    {
-        var maxMessage = _exchange.Options.MaxIncomingMessageBytes;
-        while (true)
-        {
-            var result = await _input.ReadAsync().ConfigureAwait(false);
-            var buffer = result.Buffer;
-            if (result.IsCanceled)
-            {
-                return; // the server closed the connection
-            }
-
-            var status = WebSocketFrames.TryParse(buffer, maxMessage, out var header);
-            if (status == FrameStatus.Incomplete)
-            {
-                _input.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted)
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            if (status != FrameStatus.Complete)
-            {
-                // The framing cannot be trusted any more: close, and read no further.
-                _input.AdvanceTo(buffer.End);
-                if (status == FrameStatus.TooBig)
-                {
-                    CloseTooBig();
-                }
-                else
-                {
-                    _ = BeginServerClose(CloseReason.ProtocolError, WebSocketCloseStatus.ProtocolError, "protocol error");
-                }
-
-                return;
-            }
-
-            var payload = new byte[header.PayloadLength];
-            WebSocketFrames.Unmask(buffer, header, payload);
-            _input.AdvanceTo(buffer.GetPosition(header.HeaderLength + header.PayloadLength));
-            if (!await HandleFrameAsync(header, payload).ConfigureAwait(false))
-            {
-                return;
-            }
-        }
-    }
-
-    // False when the receive loop must end: the close handshake is over, or the client broke the framing.
-    private async ValueTask<bool> HandleFrameAsync(ClientFrameHeader header, byte[] payload)
-    {
-        // Once the server has sent its close frame only the client's close frame matters (RFC 6455 §5.5.1); a silenced
-        // connection reads and records, and answers nothing.
-        var quiet = !IsOpen || _silent;
-        switch (header.Opcode)
-        {
-            case WebSocketOpcode.Ping:
-                Record(IncomingKind.Ping, null);
-                if (!quiet && WithinRate())
-                {
-                    await SendAsync(WebSocketOpcode.Pong, payload).ConfigureAwait(false);
-                }
-
-                return true;
-            case WebSocketOpcode.Pong:
-                Record(IncomingKind.Pong, null);
-                OnPong(payload);
-                if (!quiet)
-                {
-                    WithinRate();
-                }
-
-                return true;
-            case WebSocketOpcode.Close:
-                var status = payload.Length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
-                var reason = $"{status} {(payload.Length > 2 ? Encoding.UTF8.GetString(payload, 2, payload.Length - 2) : string.Empty)}".TrimEnd();
-                Record(IncomingKind.Close, reason);
-                if (_silent)
-                {
-                    return true; // a hung server does not answer the close either; the client's TCP close ends it
-                }
-
-                if (TrySetClose(CloseReason.ClientClosed, reason))
-                {
-                    StopLoops();
-                    await ReplyCloseAsync(payload.AsSpan(0, Math.Min(2, payload.Length)).ToArray()).ConfigureAwait(false);
-                }
-
-                return false; // either the client's close or its answer to ours: the handshake is complete
-            default:
-                return await HandleDataFrameAsync(header, payload, quiet).ConfigureAwait(false);
-        }
-    }
-
-    private async ValueTask<bool> HandleDataFrameAsync(ClientFrameHeader header, byte[] payload, bool quiet)
-    {
-        var startsMessage = header.Opcode != WebSocketOpcode.Continuation;
-        var inMessage = _messageOpcode != WebSocketOpcode.Continuation;
-        if (startsMessage == inMessage)
-        {
-            // A new message inside a fragmented one, or a continuation of nothing.
-            _ = BeginServerClose(CloseReason.ProtocolError, WebSocketCloseStatus.ProtocolError, "unexpected continuation or data frame");
-            return false;
-        }
-
-        if (_message.WrittenCount + payload.Length > _exchange.Options.MaxIncomingMessageBytes)
-        {
-            CloseTooBig();
-            return false;
-        }
-
-        if (startsMessage)
-        {
-            _messageOpcode = header.Opcode;
-        }
-
-        _message.Write(payload);
-        if (!header.Fin)
-        {
-            return true;
-        }
-
-        var opcode = _messageOpcode;
-        var message = _message.WrittenSpan.ToArray();
-        _message.ResetWrittenCount();
-        _messageOpcode = WebSocketOpcode.Continuation;
-
-        Record(opcode == WebSocketOpcode.Text ? IncomingKind.Text : IncomingKind.Binary, opcode == WebSocketOpcode.Text ? Encoding.UTF8.GetString(message) : null);
-        if (!quiet && WithinRate() && opcode == WebSocketOpcode.Text)
-        {
-            await HandleRequestAsync(message).ConfigureAwait(false);
-        }
-
-        return true;
-    }
-
-    // Counts one incoming message against the sliding one-second window; over the limit, starts closing the connection
-    // (the receive loop goes on until the client answers the close).
-    private bool WithinRate()
-    {
-        var now = Stopwatch.GetTimestamp();
-        _recentMessages.Enqueue(now);
-        while (Stopwatch.GetElapsedTime(_recentMessages.Peek(), now) >= TimeSpan.FromSeconds(1))
-        {
-            _recentMessages.Dequeue();
-        }
-
-        var max = _exchange.Options.MaxIncomingMessagesPerSecond;
-        if (_recentMessages.Count <= max)
-        {
-            return true;
-        }
-
-        _ = BeginServerClose(CloseReason.RateLimited, WebSocketCloseStatus.PolicyViolation, $"too many messages: more than {max} in one second");
-        return false;
-    }
-
-    private void CloseTooBig() => _ = BeginServerClose(CloseReason.MessageTooBig, WebSocketCloseStatus.MessageTooBig,
-        $"message larger than {_exchange.Options.MaxIncomingMessageBytes} bytes");
-
-    private async Task ReplyCloseAsync(byte[] status)
-    {
-        try
-        {
-            if (await _writeLock.WaitAsync(_exchange.Options.CloseHandshakeTimeout).ConfigureAwait(false))
-            {
-                try
-                {
-                    using var timeout = new CancellationTokenSource(_exchange.Options.CloseHandshakeTimeout);
-                    WebSocketFrames.WriteFrame(_output, WebSocketOpcode.Close, status);
-                    await _output.FlushAsync(timeout.Token).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _writeLock.Release();
-                }
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ConnectionResetException)
-        {
-            // The client is gone already.
-        }
-    }
-
-    private void Record(IncomingKind kind, string? text)
-    {
-        lock (_received)
-        {
-            _received.Add(new IncomingMessage(_exchange.Elapsed, kind, text));
         }
     }
 
@@ -1011,4 +432,9 @@ public sealed class ExchangeConnection
         reason.AsSpan(0, payload.Length - 2).CopyTo(payload.AsSpan(2));
         return payload;
     }
+
+    // How a write or read ends when the connection is closing or gone: cancelled by the close, a reset or aborted
+    // socket (ConnectionAbortedException is an OperationCanceledException), or a pipe completed under it.
+    private static bool IsConnectionGone(Exception ex) =>
+        ex is OperationCanceledException or IOException or InvalidOperationException or ConnectionResetException;
 }

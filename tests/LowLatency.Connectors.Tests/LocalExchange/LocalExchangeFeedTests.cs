@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using LowLatency.Connectors.Replay;
 using LowLatency.TestSupport;
+using LowLatency.TestSupport.Exchange;
 
 namespace LowLatency.Connectors.Tests.LocalExchange;
 
@@ -11,9 +12,9 @@ using LowLatency.LocalExchange;
 public sealed class LocalExchangeFeedTests
 {
     [DataFact]
-    public void FromRecordings_BothSessions_MergesByReceiveTimeAndSkipsTheRestSnapshots()
+    public void FromRecordings_BothSessions_MergesByReceiveTimeAndSkipsTheRestDepthSnapshots()
     {
-        var feed = ExchangeFeed.FromRecordings(TestData.PathOf(TestFeeds.BtcRecording), TestData.PathOf(TestFeeds.EthRecording));
+        var feed = RecordedFeeds.BtcUsdtAndEthUsdt;
 
         Assert.Equal(41_249 + 33_618 - 2, feed.Count);
         Assert.Equal(2, feed.SkippedLines);
@@ -50,7 +51,7 @@ public sealed class LocalExchangeFeedTests
     [DataFact]
     public async Task CombinedStream_RecordedSessions_DeliversTheRecordedFramesOfTheSubscribedStreamsInOrder()
     {
-        string[] paths = [TestData.PathOf(TestFeeds.BtcRecording), TestData.PathOf(TestFeeds.EthRecording)];
+        string[] paths = [TestData.PathOf(RecordedFeeds.BtcUsdtPath), TestData.PathOf(RecordedFeeds.EthUsdtPath)];
         string[] streams = ["btcusdt@trade", "ethusdt@depth@100ms", "ethusdt@bookTicker"];
         var expected = new List<string>();
         using (var source = MergedFrameSource.Open(paths))
@@ -67,7 +68,7 @@ public sealed class LocalExchangeFeedTests
 
         await using var exchange = await LocalExchange.StartAsync(new()
         {
-            Feed = ExchangeFeed.FromRecordings(paths),
+            Feed = RecordedFeeds.BtcUsdtAndEthUsdt,
             Speed = LocalExchangeOptions.AsFastAsPossible,
             StartPaused = true,
         });
@@ -212,7 +213,7 @@ public sealed class LocalExchangeFeedTests
         const long From = 3_735_683_300, To = 3_735_683_399;
         await using var exchange = await LocalExchange.StartAsync(new()
         {
-            Feed = ExchangeFeed.FromRecordings(TestData.PathOf(TestFeeds.BtcRecording)),
+            Feed = RecordedFeeds.BtcUsdt,
             Speed = LocalExchangeOptions.AsFastAsPossible,
             StartPaused = true,
         });

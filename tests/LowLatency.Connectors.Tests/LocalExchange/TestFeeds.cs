@@ -10,9 +10,6 @@ using LowLatency.LocalExchange;
 /// <summary>Small hand-made feeds, and reading back what the exchange sent.</summary>
 internal static class TestFeeds
 {
-    public const string BtcRecording = "binance/recordings/spot_btcusdt_20240808.gz";
-    public const string EthRecording = "binance/recordings/spot_ethusdt_20240808.gz";
-
     /// <summary>
     /// <paramref name="count"/> spot trade frames of <paramref name="symbol"/> on its <c>@trade</c> stream, trade ids from
     /// <paramref name="firstId"/>, <paramref name="gapMs"/> apart.
