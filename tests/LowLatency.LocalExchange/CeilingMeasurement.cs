@@ -32,20 +32,28 @@ internal static class CeilingMeasurement
         report.WriteLine($"measuring {duration.TotalSeconds:0.#} s after {s_warmUp.TotalSeconds:0.#} s of warm-up, {streams.Length} streams, " +
             $"{Environment.ProcessorCount} cores, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
 
-        var (frames, bytes, seconds) = await IntoClientWebSocketAsync(uri, duration).ConfigureAwait(false);
+        var (frames, bytes, seconds) = await IntoClientWebSocketAsync(uri, duration, receiveBufferBytes: null).ConfigureAwait(false);
         Print(report, "ClientWebSocket, discarding", frames, bytes, seconds);
+
+        (frames, bytes, seconds) = await IntoClientWebSocketAsync(uri, duration, receiveBufferBytes: 64 * 1024).ConfigureAwait(false);
+        Print(report, "  same, 64 KiB receive buffer", frames, bytes, seconds);
 
         (frames, bytes, seconds) = await IntoRawSocketAsync(exchange.BaseUri, uri.PathAndQuery, duration).ConfigureAwait(false);
         Print(report, "raw socket, frame headers only", frames, bytes, seconds);
     }
 
     private static void Print(TextWriter report, string client, long frames, long bytes, double seconds) =>
-        report.WriteLine($"  {client,-32} {frames / seconds / 1e6,7:0.000} M frames/s  {bytes / seconds / 1e6,8:0.0} MB/s  " +
-            $"({frames:N0} frames, {bytes / (double)frames:0} B/frame on the wire, {seconds:0.00} s)");
+        report.WriteLine($"  {client,-32} {frames / seconds / 1e6,7:0.000} M frames/s  {bytes / seconds / 1e6,8:0.0} MB/s payload  " +
+            $"({frames:N0} frames, {bytes / (double)frames:0} B payload/frame, {seconds:0.00} s)");
 
-    private static async Task<(long Frames, long Bytes, double Seconds)> IntoClientWebSocketAsync(Uri uri, TimeSpan duration)
+    private static async Task<(long Frames, long Bytes, double Seconds)> IntoClientWebSocketAsync(Uri uri, TimeSpan duration, int? receiveBufferBytes)
     {
         using var client = new ClientWebSocket();
+        if (receiveBufferBytes is { } size)
+        {
+            client.Options.SetBuffer(size, 4096); // the default is 4 KiB: a socket read per ~16 frames of 250 B
+        }
+
         await client.ConnectAsync(uri, CancellationToken.None).ConfigureAwait(false);
         var buffer = new byte[1 << 20];
         long frames = 0, bytes = 0, startFrames = 0, startBytes = 0;
