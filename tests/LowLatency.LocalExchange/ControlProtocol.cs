@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace LowLatency.LocalExchange;
@@ -27,6 +28,9 @@ internal static class ControlProtocol
     public const int InvalidValueType = 1;
     public const int InvalidRequest = 2;
     public const int InvalidJson = 3;
+
+    /// <summary>Strings as Binance writes them: only what JSON requires is escaped (these answers never reach HTML).</summary>
+    internal static JsonSerializerOptions JsonOptions { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Parses a request; on failure returns null and the error response to send.</summary>
     public static ControlRequest? Parse(byte[] utf8, out string? errorResponse)
@@ -138,7 +142,7 @@ internal static class ControlProtocol
     public static string Result(ulong id, string resultJson) => $"{{\"result\":{resultJson},\"id\":{id}}}";
 
     public static string Error(ulong? id, int code, string message) =>
-        $"{{\"error\":{{\"code\":{code},\"msg\":{JsonSerializer.Serialize(message)}}},\"id\":{(id is { } v ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "null")}}}";
+        $"{{\"error\":{{\"code\":{code},\"msg\":{JsonSerializer.Serialize(message, JsonOptions)}}},\"id\":{(id is { } v ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "null")}}}";
 
     public static string StringArray(IEnumerable<string> values)
     {
@@ -150,7 +154,7 @@ internal static class ControlProtocol
                 builder.Append(',');
             }
 
-            builder.Append(JsonSerializer.Serialize(value));
+            builder.Append(JsonSerializer.Serialize(value, JsonOptions));
         }
 
         return builder.Append(']').ToString();

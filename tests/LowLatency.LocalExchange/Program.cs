@@ -187,11 +187,12 @@ await using (exchange.ConfigureAwait(false))
         _ = exchange.WaitForConnectionAsync().ContinueWith(_ => exchange.Play(), TaskScheduler.Default);
     }
 
-    Console.Out.WriteLine($"URL {exchange.BaseUri}");
+    var url = exchange.BaseUri.GetLeftPart(UriPartial.Authority); // ws://127.0.0.1:PORT, without Uri's trailing slash
+    Console.Out.WriteLine($"URL {url}");
     Console.Out.Flush();
     Console.Error.WriteLine(
-        $"lowlatency-local-exchange: serving at {exchange.BaseUri} ({options.Mode}, speed {(double.IsPositiveInfinity(options.Speed) || options.Speed == 0 ? "max" : options.Speed.ToString("0.###", CultureInfo.InvariantCulture) + "x")}, " +
-        $"{(options.Loops == 0 ? "forever" : $"{options.Loops} loop(s)")}); e.g. BINANCE_WS_URL={exchange.BaseUri} or " +
+        $"lowlatency-local-exchange: serving at {url} ({options.Mode}, speed {(double.IsPositiveInfinity(options.Speed) || options.Speed == 0 ? "max" : options.Speed.ToString("0.###", CultureInfo.InvariantCulture) + "x")}, " +
+        $"{(options.Loops == 0 ? "forever" : $"{options.Loops} loop(s)")}); e.g. BINANCE_WS_URL={url} or " +
         $"{exchange.StreamUri(feed.Streams.Take(3).ToArray())}; stops on SIGTERM, SIGINT{(watchStdin ? " or end of stdin" : "")}");
 
     stop.Wait();

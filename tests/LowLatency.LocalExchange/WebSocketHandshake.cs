@@ -113,7 +113,7 @@ internal static class WebSocketHandshake
     /// <summary>An HTTP error response with a JSON body, after which the connection is closed.</summary>
     public static byte[] ErrorResponse(int status, string reasonPhrase, string message)
     {
-        var body = $"{{\"code\":-1,\"msg\":{System.Text.Json.JsonSerializer.Serialize(message)}}}";
+        var body = $"{{\"code\":-1,\"msg\":{System.Text.Json.JsonSerializer.Serialize(message, ControlProtocol.JsonOptions)}}}";
         return Encoding.UTF8.GetBytes(
             $"HTTP/1.1 {status} {reasonPhrase}\r\nContent-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n" +
             $"Connection: close\r\n\r\n{body}");
