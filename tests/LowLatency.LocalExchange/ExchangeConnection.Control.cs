@@ -97,17 +97,27 @@ public sealed partial class ExchangeConnection
             case ControlMethod.SetProperty:
                 response = SetProperty(request);
                 break;
-            default:
-                response = request.Params is { ValueKind: JsonValueKind.Array } p && p.GetArrayLength() == 1 &&
-                    p[0].ValueKind == JsonValueKind.String
-                    ? p[0].GetString() == "combined"
-                        ? ControlProtocol.Result(request.Id, _combined ? "true" : "false")
-                        : ControlProtocol.Error(request.Id, ControlProtocol.UnknownProperty, "Unknown property")
-                    : ControlProtocol.Error(request.Id, ControlProtocol.InvalidRequest, "Invalid request: property name must be a string");
+            case ControlMethod.GetProperty:
+                response = GetProperty(request);
                 break;
+            default:
+                throw new UnreachableException();
         }
 
         await SendAsync(WebSocketOpcode.Text, Encoding.UTF8.GetBytes(response)).ConfigureAwait(false);
+    }
+
+    // Combined payloads are the only property Binance has.
+    private string GetProperty(ControlRequest request)
+    {
+        if (request.Params is not { ValueKind: JsonValueKind.Array } p || p.GetArrayLength() != 1 || p[0].ValueKind != JsonValueKind.String)
+        {
+            return ControlProtocol.Error(request.Id, ControlProtocol.InvalidRequest, "Invalid request: property name must be a string");
+        }
+
+        return p[0].GetString() == "combined"
+            ? ControlProtocol.Result(request.Id, _combined ? "true" : "false")
+            : ControlProtocol.Error(request.Id, ControlProtocol.UnknownProperty, "Unknown property");
     }
 
     private string SetProperty(ControlRequest request)
@@ -169,15 +179,12 @@ public sealed partial class ExchangeConnection
 
     private async Task PingAsync()
     {
+        // Without periodic pings the loop still runs: it times out the pings a test sends with SendPingAsync.
         var interval = _exchange.Options.PingInterval;
+        var intervalTicks = interval > TimeSpan.Zero ? (long)(interval.TotalSeconds * Stopwatch.Frequency) : long.MaxValue / 2;
         var timeout = _exchange.Options.PongTimeout;
-        if (interval <= TimeSpan.Zero)
-        {
-            return;
-        }
-
         var token = _closing.Token;
-        var nextPing = Stopwatch.GetTimestamp() + (long)(interval.TotalSeconds * Stopwatch.Frequency);
+        var nextPing = Stopwatch.GetTimestamp() + intervalTicks;
         try
         {
             while (!token.IsCancellationRequested)
@@ -191,7 +198,7 @@ public sealed partial class ExchangeConnection
 
                 if (_silent)
                 {
-                    nextPing = now + (long)(interval.TotalSeconds * Stopwatch.Frequency);
+                    nextPing = now + intervalTicks;
                     oldest = null;
                 }
                 else if (oldest is { } sent && Stopwatch.GetElapsedTime(sent, now) >= timeout)
@@ -209,7 +216,7 @@ public sealed partial class ExchangeConnection
                         _ = SendPingInBackgroundAsync(payload);
                     }
 
-                    nextPing = now + (long)(interval.TotalSeconds * Stopwatch.Frequency);
+                    nextPing = now + intervalTicks;
                     lock (_outstandingPings)
                     {
                         oldest = _outstandingPings[0].Timestamp;
@@ -217,7 +224,7 @@ public sealed partial class ExchangeConnection
                 }
 
                 var wakeAt = oldest is { } o ? Math.Min(nextPing, o + (long)(timeout.TotalSeconds * Stopwatch.Frequency)) : nextPing;
-                var delay = TimeSpan.FromSeconds(Math.Max(0.001, (double)(wakeAt - Stopwatch.GetTimestamp()) / Stopwatch.Frequency));
+                var delay = TimeSpan.FromSeconds(Math.Clamp((double)(wakeAt - Stopwatch.GetTimestamp()) / Stopwatch.Frequency, 0.001, 3600));
                 await Task.WhenAny(Task.Delay(delay, token), Volatile.Read(ref _wake).Task).ConfigureAwait(false);
             }
         }

@@ -260,10 +260,11 @@ public sealed partial class ExchangeConnection
     /// <summary>Sends one text message as it is (say, an event type the client does not know).</summary>
     public Task SendTextAsync(string text) => SendAsync(WebSocketOpcode.Text, Encoding.UTF8.GetBytes(text));
 
-    /// <summary>Sends a ping now (besides the periodic ones); it must be answered within the pong timeout like any other.</summary>
+    /// <summary>Sends a ping now (besides any periodic ones); it must be answered within the pong timeout like any other.</summary>
     public Task SendPingAsync()
     {
         var payload = RegisterPing();
+        Wake(); // the pinger now has a deadline to watch
         return SendAsync(WebSocketOpcode.Ping, payload);
     }
 

@@ -220,7 +220,15 @@ public sealed partial class LocalExchange : IAsyncDisposable
             // Stopped while paused or playing.
         }
 
-        await Task.WhenAll(connections.Select(c => (Task)c.Closed)).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(connections.Select(c => (Task)c.Closed)).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A connection stuck in Kestrel: stopping the server below ends it.
+        }
+
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
