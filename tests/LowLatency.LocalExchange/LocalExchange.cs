@@ -265,6 +265,18 @@ public sealed partial class LocalExchange : IAsyncDisposable
 
     private async Task AcceptAsync(ConnectionContext context)
     {
+        try
+        {
+            await HandshakeThenServeAsync(context).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ConnectionResetException or InvalidOperationException)
+        {
+            // The client left during the handshake, or the exchange is stopping.
+        }
+    }
+
+    private async Task HandshakeThenServeAsync(ConnectionContext context)
+    {
         var request = await WebSocketHandshake.ReadRequestAsync(context.Transport.Input, _stopping.Token).ConfigureAwait(false);
         if (request is null)
         {
@@ -307,6 +319,11 @@ public sealed partial class LocalExchange : IAsyncDisposable
         {
             _connections.Add(connection);
             Interlocked.Exchange(ref _connectionAdded, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
+
+        if (_stopping.IsCancellationRequested)
+        {
+            connection.AbortCore(CloseReason.ExchangeStopped, "the exchange stopped"); // DisposeAsync may have missed it
         }
 
         LogOpened(connection.Number, request.Target);
