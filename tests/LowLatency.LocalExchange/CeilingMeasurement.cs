@@ -19,7 +19,7 @@ internal static class CeilingMeasurement
 
     public static async Task RunAsync(ExchangeFeed feed, int loops, TimeSpan duration, TextWriter report)
     {
-        await using var exchange = await LocalExchange.StartAsync(new LocalExchangeOptions
+        await using var exchange = await ExchangeServer.StartAsync(new ExchangeServerOptions
         {
             Feed = feed,
             Mode = FeedMode.PerConnection,

@@ -20,7 +20,7 @@ public enum IncomingKind
 }
 
 /// <summary>One message or control frame a client sent, with its arrival time at the server.</summary>
-/// <param name="At">Arrival time since the exchange started (see <see cref="LocalExchange.Elapsed"/>).</param>
+/// <param name="At">Arrival time since the exchange started (see <see cref="ExchangeServer.Elapsed"/>).</param>
 /// <param name="Kind">What arrived.</param>
 /// <param name="Text">The text of a text message; the status and reason of a close; null otherwise.</param>
 public readonly record struct IncomingMessage(TimeSpan At, IncomingKind Kind, string? Text);
@@ -37,16 +37,16 @@ public enum CloseReason
     /// <summary>The client broke RFC 6455 (an unmasked frame, reserved bits, a bad control frame): closed with 1002.</summary>
     ProtocolError,
 
-    /// <summary>The client sent a message larger than <see cref="LocalExchangeOptions.MaxIncomingMessageBytes"/>: closed with 1009.</summary>
+    /// <summary>The client sent a message larger than <see cref="ExchangeServerOptions.MaxIncomingMessageBytes"/>: closed with 1009.</summary>
     MessageTooBig,
 
-    /// <summary>More than <see cref="LocalExchangeOptions.MaxIncomingMessagesPerSecond"/> messages in a second: closed with 1008.</summary>
+    /// <summary>More than <see cref="ExchangeServerOptions.MaxIncomingMessagesPerSecond"/> messages in a second: closed with 1008.</summary>
     RateLimited,
 
-    /// <summary>A ping stayed unanswered for <see cref="LocalExchangeOptions.PongTimeout"/>: closed with 1008.</summary>
+    /// <summary>A ping stayed unanswered for <see cref="ExchangeServerOptions.PongTimeout"/>: closed with 1008.</summary>
     PongTimeout,
 
-    /// <summary>The connection reached <see cref="LocalExchangeOptions.MaxConnectionAge"/>: closed with 1001.</summary>
+    /// <summary>The connection reached <see cref="ExchangeServerOptions.MaxConnectionAge"/>: closed with 1001.</summary>
     MaxAge,
 
     /// <summary>The grace after a <c>serverShutdown</c> event ran out: closed with 1001.</summary>

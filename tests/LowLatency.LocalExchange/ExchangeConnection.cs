@@ -24,7 +24,7 @@ public sealed partial class ExchangeConnection
     /// <summary>The most bytes of market data written between two flushes.</summary>
     private const int BatchBytes = 256 * 1024;
 
-    private readonly LocalExchange _exchange;
+    private readonly ExchangeServer _exchange;
     private readonly ConnectionContext _context;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
@@ -57,7 +57,7 @@ public sealed partial class ExchangeConnection
     private int _pingsSent;
     private int _pingInFlight;
 
-    internal ExchangeConnection(LocalExchange exchange, ConnectionContext context, int number, string target, bool combined, long cursor)
+    internal ExchangeConnection(ExchangeServer exchange, ConnectionContext context, int number, string target, bool combined, long cursor)
     {
         _exchange = exchange;
         _context = context;

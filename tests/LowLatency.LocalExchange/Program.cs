@@ -47,7 +47,7 @@ var recordings = new List<string>();
 int? generate = null;
 int symbols = new MarketDataGeneratorOptions().SymbolCount;
 ulong seed = new MarketDataGeneratorOptions().Seed;
-var defaults = new LocalExchangeOptions();
+var defaults = new ExchangeServerOptions();
 var (speed, loops, mode, startPaused, port) = (defaults.Speed, defaults.Loops, defaults.Mode, defaults.StartPaused, defaults.Port);
 var (maxStreams, maxMessages, throttle) = (defaults.MaxStreamsPerConnection, defaults.MaxIncomingMessagesPerSecond, defaults.ThrottleBytesPerSecond);
 var (pingInterval, pongTimeout, maxAge) = (defaults.PingInterval, defaults.PongTimeout, defaults.MaxConnectionAge);
@@ -65,7 +65,7 @@ try
             case "--symbols": symbols = Int(ref i, 1); break;
             case "--seed": seed = (ulong)Int(ref i, 0); break;
             case "--speed": speed = Double(ref i); break;
-            case "--max-speed": speed = LocalExchangeOptions.AsFastAsPossible; break;
+            case "--max-speed": speed = ExchangeServerOptions.AsFastAsPossible; break;
             case "--loop": loops = Int(ref i, 0); break;
             case "--per-connection": mode = FeedMode.PerConnection; break;
             case "--start-paused": startPaused = true; break;
@@ -125,7 +125,7 @@ if (measureSeconds is { } seconds)
 using var loggerFactory = verbose
     ? LoggerFactory.Create(b => b.AddSimpleConsole(c => c.SingleLine = true).AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace))
     : null;
-var options = new LocalExchangeOptions
+var options = new ExchangeServerOptions
 {
     Feed = feed,
     Speed = speed,
@@ -142,10 +142,10 @@ var options = new LocalExchangeOptions
     LoggerFactory = loggerFactory,
 };
 
-LocalExchange exchange;
+ExchangeServer exchange;
 try
 {
-    exchange = await LocalExchange.StartAsync(options).ConfigureAwait(false);
+    exchange = await ExchangeServer.StartAsync(options).ConfigureAwait(false);
 }
 catch (IOException ex)
 {

@@ -2,10 +2,9 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using LowLatency.Connectors.Replay;
 using LowLatency.TestSupport;
+using LowLatency.LocalExchange;
 
 namespace LowLatency.Connectors.Tests.LocalExchange;
-
-using LowLatency.LocalExchange;
 
 /// <summary>Every fault the local exchange injects, as a plain ClientWebSocket observes it.</summary>
 public sealed class LocalExchangeFaultTests
@@ -13,7 +12,7 @@ public sealed class LocalExchangeFaultTests
     [Fact]
     public async Task Abort_OpenConnection_ClientSeesTheConnectionEndWithoutACloseFrame()
     {
-        await using var exchange = await LocalExchange.StartAsync(new() { Feed = TestFeeds.Continuous(), Loops = 0 });
+        await using var exchange = await ExchangeServer.StartAsync(new() { Feed = TestFeeds.Continuous(), Loops = 0 });
         await using var client = await ExchangeClient.ConnectAsync(exchange.StreamUri("btcusdt@trade"));
         await client.ReceiveAsync();
         var connection = await exchange.WaitForConnectionAsync();
@@ -27,7 +26,7 @@ public sealed class LocalExchangeFaultTests
     [Fact]
     public async Task CloseAsync_OpenConnection_ClientSeesACleanCloseHandshake()
     {
-        await using var exchange = await LocalExchange.StartAsync(new() { Feed = TestFeeds.Continuous(), Loops = 0 });
+        await using var exchange = await ExchangeServer.StartAsync(new() { Feed = TestFeeds.Continuous(), Loops = 0 });
         await using var client = await ExchangeClient.ConnectAsync(exchange.StreamUri("btcusdt@trade"));
         await client.ReceiveAsync();
         var connection = await exchange.WaitForConnectionAsync();
@@ -46,7 +45,7 @@ public sealed class LocalExchangeFaultTests
     [Fact]
     public async Task DropEvery_Interval_DropsEachConnectionUntilDisposed()
     {
-        await using var exchange = await LocalExchange.StartAsync(new() { Feed = TestFeeds.Continuous(), Loops = 0 });
+        await using var exchange = await ExchangeServer.StartAsync(new() { Feed = TestFeeds.Continuous(), Loops = 0 });
         using (exchange.DropEvery(TimeSpan.FromMilliseconds(300)))
         {
             for (var i = 0; i < 3; i++)
@@ -67,7 +66,7 @@ public sealed class LocalExchangeFaultTests
     [Fact]
     public async Task DropAll_CleanClose_ClosesEveryOpenConnectionWithGoingAway()
     {
-        await using var exchange = await LocalExchange.StartAsync(new() { Feed = TestFeeds.Continuous(), Loops = 0 });
+        await using var exchange = await ExchangeServer.StartAsync(new() { Feed = TestFeeds.Continuous(), Loops = 0 });
         await using var first = await ExchangeClient.ConnectAsync(exchange.StreamUri("btcusdt@trade"));
         await using var second = await ExchangeClient.ConnectAsync(exchange.RawStreamUri("btcusdt@trade"));
         await exchange.WaitForConnectionAsync(2);
@@ -83,7 +82,7 @@ public sealed class LocalExchangeFaultTests
     [Fact]
     public async Task StopAnswering_Connection_SendsNothingAnswersNothingAndLeavesTheSocketOpen()
     {
-        await using var exchange = await LocalExchange.StartAsync(new() { Feed = TestFeeds.Continuous(), Loops = 0 });
+        await using var exchange = await ExchangeServer.StartAsync(new() { Feed = TestFeeds.Continuous(), Loops = 0 });
         await using var client = await ExchangeClient.ConnectAsync(exchange.RawStreamUri("btcusdt@trade"));
         await client.ReceiveTextsAsync(3);
         var connection = await exchange.WaitForConnectionAsync();
@@ -107,7 +106,7 @@ public sealed class LocalExchangeFaultTests
     [Fact]
     public async Task StopAnswering_ClientWithKeepAliveTimeout_GivesUpForLackOfPongs()
     {
-        await using var exchange = await LocalExchange.StartAsync(new() { MaxIncomingMessagesPerSecond = 100 });
+        await using var exchange = await ExchangeServer.StartAsync(new() { MaxIncomingMessagesPerSecond = 100 });
         await using var client = await ExchangeClient.ConnectAsync(exchange.RawStreamUri("btcusdt@trade"), options =>
         {
             options.KeepAliveInterval = TimeSpan.FromMilliseconds(200);
@@ -129,7 +128,7 @@ public sealed class LocalExchangeFaultTests
     [Fact]
     public async Task SendServerShutdown_WithGrace_ClientGetsTheEventThenAGoingAwayCloseAfterTheGrace()
     {
-        await using var exchange = await LocalExchange.StartAsync(new() { Feed = TestFeeds.Continuous(), Loops = 0 });
+        await using var exchange = await ExchangeServer.StartAsync(new() { Feed = TestFeeds.Continuous(), Loops = 0 });
         await using var client = await ExchangeClient.ConnectAsync(exchange.StreamUri("btcusdt@trade"));
         await client.ReceiveAsync();
         var connection = await exchange.WaitForConnectionAsync();
@@ -156,7 +155,7 @@ public sealed class LocalExchangeFaultTests
     [Fact]
     public async Task SendMalformed_TruncatedNonJsonAndBinary_ArriveAsTheBrokenMessagesTheyAre()
     {
-        await using var exchange = await LocalExchange.StartAsync();
+        await using var exchange = await ExchangeServer.StartAsync();
         await using var client = await ExchangeClient.ConnectAsync(exchange.StreamUri("btcusdt@trade"));
         var connection = await exchange.WaitForConnectionAsync();
 
@@ -177,7 +176,7 @@ public sealed class LocalExchangeFaultTests
     [Fact]
     public async Task SendMalformed_InvalidUtf8_ClientFailsTheConnectionWithInvalidPayloadData()
     {
-        await using var exchange = await LocalExchange.StartAsync();
+        await using var exchange = await ExchangeServer.StartAsync();
         await using var client = await ExchangeClient.ConnectAsync(exchange.StreamUri("btcusdt@trade"));
         var connection = await exchange.WaitForConnectionAsync();
 
@@ -193,7 +192,7 @@ public sealed class LocalExchangeFaultTests
     [InlineData(16L * 1024 * 1024, 0)]
     public async Task SendOversized_ManyMegabytes_ArrivesWholeWhileTheServerOnlyStreamsIt(long size, int fragmentBytes)
     {
-        await using var exchange = await LocalExchange.StartAsync();
+        await using var exchange = await ExchangeServer.StartAsync();
         await using var client = await ExchangeClient.ConnectAsync(exchange.RawStreamUri());
         var connection = await exchange.WaitForConnectionAsync();
 
@@ -230,7 +229,7 @@ public sealed class LocalExchangeFaultTests
     {
         const long Rate = 100_000;
         var feed = ExchangeFeed.FromGenerator(20_000, new MarketDataGeneratorOptions { SymbolCount = 5 });
-        await using var exchange = await LocalExchange.StartAsync(new() { Feed = feed, Mode = FeedMode.PerConnection, ThrottleBytesPerSecond = Rate });
+        await using var exchange = await ExchangeServer.StartAsync(new() { Feed = feed, Mode = FeedMode.PerConnection, ThrottleBytesPerSecond = Rate });
         await using var client = await ExchangeClient.ConnectAsync(exchange.StreamUri(feed.Streams));
         var connection = await exchange.WaitForConnectionAsync();
 

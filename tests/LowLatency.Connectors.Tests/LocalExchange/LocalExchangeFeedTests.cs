@@ -3,10 +3,9 @@ using System.Text;
 using LowLatency.Connectors.Replay;
 using LowLatency.TestSupport;
 using LowLatency.TestSupport.Exchange;
+using LowLatency.LocalExchange;
 
 namespace LowLatency.Connectors.Tests.LocalExchange;
-
-using LowLatency.LocalExchange;
 
 /// <summary>What the local exchange plays: recordings and hand-made feeds, their order and format, speed, the live timeline.</summary>
 public sealed class LocalExchangeFeedTests
@@ -66,10 +65,10 @@ public sealed class LocalExchangeFeedTests
             }
         }
 
-        await using var exchange = await LocalExchange.StartAsync(new()
+        await using var exchange = await ExchangeServer.StartAsync(new()
         {
             Feed = RecordedFeeds.BtcUsdtAndEthUsdt,
-            Speed = LocalExchangeOptions.AsFastAsPossible,
+            Speed = ExchangeServerOptions.AsFastAsPossible,
             StartPaused = true,
         });
         await using var client = await ExchangeClient.ConnectAsync(exchange.StreamUri(streams));
@@ -87,10 +86,10 @@ public sealed class LocalExchangeFeedTests
     public async Task RawEndpoint_OneStream_DeliversBarePayloadsOfThatStreamOnly()
     {
         var frames = TestFeeds.Trades("BTCUSDT", 20, gapMs: 1).Concat(TestFeeds.Trades("ETHUSDT", 20, gapMs: 1)).OrderBy(f => f.TimeNs).ToList();
-        await using var exchange = await LocalExchange.StartAsync(new()
+        await using var exchange = await ExchangeServer.StartAsync(new()
         {
             Feed = ExchangeFeed.FromFrames(frames),
-            Speed = LocalExchangeOptions.AsFastAsPossible,
+            Speed = ExchangeServerOptions.AsFastAsPossible,
             StartPaused = true,
         });
         await using var client = await ExchangeClient.ConnectAsync(exchange.RawStreamUri("ethusdt@trade"));
@@ -118,7 +117,7 @@ public sealed class LocalExchangeFeedTests
 
         static async Task<TimeSpan> TimeToPlayAsync(ExchangeFeed feed, double speed)
         {
-            await using var exchange = await LocalExchange.StartAsync(new() { Feed = feed, Speed = speed, StartPaused = true });
+            await using var exchange = await ExchangeServer.StartAsync(new() { Feed = feed, Speed = speed, StartPaused = true });
             await using var client = await ExchangeClient.ConnectAsync(exchange.StreamUri("btcusdt@trade"));
             var stopwatch = Stopwatch.StartNew();
             exchange.Play();
@@ -130,7 +129,7 @@ public sealed class LocalExchangeFeedTests
     [Fact]
     public async Task Subscribe_WhileTheTimelinePlays_DeliversFromTheMomentOfSubscriptionOn()
     {
-        await using var exchange = await LocalExchange.StartAsync(new() { Feed = ExchangeFeed.FromFrames(TestFeeds.Trades("BTCUSDT", 60, gapMs: 40)) });
+        await using var exchange = await ExchangeServer.StartAsync(new() { Feed = ExchangeFeed.FromFrames(TestFeeds.Trades("BTCUSDT", 60, gapMs: 40)) });
         await using var client = await ExchangeClient.ConnectAsync(exchange.RawStreamUri());
         Poll.Until(() => exchange.FramesPlayed >= 20, "20 frames played");
 
@@ -148,7 +147,7 @@ public sealed class LocalExchangeFeedTests
     [Fact]
     public async Task Reconnect_AfterAnAbsence_MissesWhatWasPlayedMeanwhile()
     {
-        await using var exchange = await LocalExchange.StartAsync(new() { Feed = ExchangeFeed.FromFrames(TestFeeds.Trades("BTCUSDT", 500, gapMs: 20)) });
+        await using var exchange = await ExchangeServer.StartAsync(new() { Feed = ExchangeFeed.FromFrames(TestFeeds.Trades("BTCUSDT", 500, gapMs: 20)) });
         long lastBeforeLeaving;
         await using (var first = await ExchangeClient.ConnectAsync(exchange.StreamUri("btcusdt@trade")))
         {
@@ -169,7 +168,7 @@ public sealed class LocalExchangeFeedTests
     public async Task PerConnectionMode_TwoClientsAtDifferentTimes_EachGetsTheWholeFeedFromItsFirstSubscription()
     {
         var feed = ExchangeFeed.FromFrames(TestFeeds.Trades("BTCUSDT", 500, gapMs: 1000)); // 500 s at 1x: the speed is ignored
-        await using var exchange = await LocalExchange.StartAsync(new() { Feed = feed, Mode = FeedMode.PerConnection, Loops = 2 });
+        await using var exchange = await ExchangeServer.StartAsync(new() { Feed = feed, Mode = FeedMode.PerConnection, Loops = 2 });
         var expected = Enumerable.Range(0, 2 * feed.Count).Select(i => Encoding.UTF8.GetString(feed.CombinedFrame(i % feed.Count).Span)).ToList();
 
         await using var early = await ExchangeClient.ConnectAsync(exchange.StreamUri("btcusdt@trade"));
@@ -186,10 +185,10 @@ public sealed class LocalExchangeFeedTests
     public async Task Withhold_TradeIdRange_IsNeverSentToAnyoneWhileOtherStreamsAreWhole()
     {
         var frames = TestFeeds.Trades("BTCUSDT", 100, gapMs: 1).Concat(TestFeeds.Trades("ETHUSDT", 100, gapMs: 1)).OrderBy(f => f.TimeNs);
-        await using var exchange = await LocalExchange.StartAsync(new()
+        await using var exchange = await ExchangeServer.StartAsync(new()
         {
             Feed = ExchangeFeed.FromFrames(frames),
-            Speed = LocalExchangeOptions.AsFastAsPossible,
+            Speed = ExchangeServerOptions.AsFastAsPossible,
             StartPaused = true,
         });
         Assert.Equal(20, exchange.Withhold("btcusdt@trade", 40, 59));
@@ -211,10 +210,10 @@ public sealed class LocalExchangeFeedTests
     public async Task Withhold_RecordedTradeIds_LeavesExactlyThatGapInTheRecordedStream()
     {
         const long From = 3_735_683_300, To = 3_735_683_399;
-        await using var exchange = await LocalExchange.StartAsync(new()
+        await using var exchange = await ExchangeServer.StartAsync(new()
         {
             Feed = RecordedFeeds.BtcUsdt,
-            Speed = LocalExchangeOptions.AsFastAsPossible,
+            Speed = ExchangeServerOptions.AsFastAsPossible,
             StartPaused = true,
         });
         Assert.Equal(100, exchange.Withhold("btcusdt@trade", From, To)); // the recording's trade ids are consecutive

@@ -2,10 +2,9 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
 using LowLatency.TestSupport;
+using LowLatency.LocalExchange;
 
 namespace LowLatency.Connectors.Tests.LocalExchange;
-
-using LowLatency.LocalExchange;
 
 /// <summary>Binance's live subscription protocol and connection limits, as the local exchange enforces them.</summary>
 public sealed class LocalExchangeProtocolTests
@@ -13,7 +12,7 @@ public sealed class LocalExchangeProtocolTests
     [Fact]
     public async Task SubscribeUnsubscribeList_OnARawConnection_AnswerAsBinanceDocuments()
     {
-        await using var exchange = await LocalExchange.StartAsync();
+        await using var exchange = await ExchangeServer.StartAsync();
         await using var client = await ExchangeClient.ConnectAsync(exchange.RawStreamUri());
 
         Assert.Equal("{\"result\":null,\"id\":1}",
@@ -33,7 +32,7 @@ public sealed class LocalExchangeProtocolTests
     [Fact]
     public async Task ControlRequests_Malformed_AreAnsweredWithBinancesErrorCodes()
     {
-        await using var exchange = await LocalExchange.StartAsync(new() { MaxIncomingMessagesPerSecond = 100 });
+        await using var exchange = await ExchangeServer.StartAsync(new() { MaxIncomingMessagesPerSecond = 100 });
         await using var client = await ExchangeClient.ConnectAsync(exchange.RawStreamUri());
 
         await AssertErrorAsync("not json at all", code: 3, id: null);
@@ -61,10 +60,10 @@ public sealed class LocalExchangeProtocolTests
     [Fact]
     public async Task SetProperty_CombinedOnARawConnection_WrapsTheFollowingFrames()
     {
-        await using var exchange = await LocalExchange.StartAsync(new()
+        await using var exchange = await ExchangeServer.StartAsync(new()
         {
             Feed = ExchangeFeed.FromFrames(TestFeeds.Trades("BTCUSDT", 10, gapMs: 1)),
-            Speed = LocalExchangeOptions.AsFastAsPossible,
+            Speed = ExchangeServerOptions.AsFastAsPossible,
             StartPaused = true,
         });
         await using var client = await ExchangeClient.ConnectAsync(exchange.RawStreamUri("btcusdt@trade"));
@@ -80,7 +79,7 @@ public sealed class LocalExchangeProtocolTests
     [Fact]
     public async Task Connect_MoreStreamsThanTheLimitInTheUrl_IsRefusedWith400AndTheLimitItselfIsAccepted()
     {
-        await using var exchange = await LocalExchange.StartAsync();
+        await using var exchange = await ExchangeServer.StartAsync();
         var streams = Enumerable.Range(0, 1025).Select(i => $"s{i}usdt@trade").ToArray();
 
         using (var refused = new ClientWebSocket())
@@ -99,7 +98,7 @@ public sealed class LocalExchangeProtocolTests
     [Fact]
     public async Task Subscribe_BeyondTheStreamLimit_IsAnsweredWithAnErrorAndSubscribesNothingMore()
     {
-        await using var exchange = await LocalExchange.StartAsync();
+        await using var exchange = await ExchangeServer.StartAsync();
         await using var client = await ExchangeClient.ConnectAsync(exchange.RawStreamUri());
         string Subscribe(int from, int count, int id) =>
             $"{{\"method\":\"SUBSCRIBE\",\"params\":[{string.Join(',', Enumerable.Range(from, count).Select(i => $"\"s{i}usdt@trade\""))}],\"id\":{id}}}";
@@ -115,7 +114,7 @@ public sealed class LocalExchangeProtocolTests
     [Fact]
     public async Task IncomingMessages_MoreThanFiveInOneSecond_CloseTheConnectionWithPolicyViolation()
     {
-        await using var exchange = await LocalExchange.StartAsync();
+        await using var exchange = await ExchangeServer.StartAsync();
         await using var client = await ExchangeClient.ConnectAsync(exchange.RawStreamUri());
         var connection = await exchange.WaitForConnectionAsync();
 
@@ -148,7 +147,7 @@ public sealed class LocalExchangeProtocolTests
     [Fact]
     public async Task Pings_AnsweredByTheClient_KeepTheConnectionOpenAndEachPongIsRecorded()
     {
-        await using var exchange = await LocalExchange.StartAsync(new()
+        await using var exchange = await ExchangeServer.StartAsync(new()
         {
             PingInterval = TimeSpan.FromMilliseconds(100),
             PongTimeout = TimeSpan.FromMilliseconds(500),
@@ -170,7 +169,7 @@ public sealed class LocalExchangeProtocolTests
     [Fact]
     public async Task Pings_NotAnswered_CloseTheConnectionWithPolicyViolationAfterThePongTimeout()
     {
-        await using var exchange = await LocalExchange.StartAsync(new()
+        await using var exchange = await ExchangeServer.StartAsync(new()
         {
             PingInterval = TimeSpan.FromMilliseconds(100),
             PongTimeout = TimeSpan.FromMilliseconds(500),
@@ -192,7 +191,7 @@ public sealed class LocalExchangeProtocolTests
     [Fact]
     public async Task MaxConnectionAge_Reached_ClosesTheConnectionAsGoingAway()
     {
-        await using var exchange = await LocalExchange.StartAsync(new() { MaxConnectionAge = TimeSpan.FromMilliseconds(500) });
+        await using var exchange = await ExchangeServer.StartAsync(new() { MaxConnectionAge = TimeSpan.FromMilliseconds(500) });
         await using var client = await ExchangeClient.ConnectAsync(exchange.RawStreamUri());
 
         var message = await client.ReceiveAsync();
@@ -206,7 +205,7 @@ public sealed class LocalExchangeProtocolTests
     [Fact]
     public async Task Connect_UnknownPath_IsRefusedWith404()
     {
-        await using var exchange = await LocalExchange.StartAsync();
+        await using var exchange = await ExchangeServer.StartAsync();
         using var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
 

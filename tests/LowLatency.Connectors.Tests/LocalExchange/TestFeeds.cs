@@ -1,11 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using LowLatency.LocalExchange;
 
 namespace LowLatency.Connectors.Tests.LocalExchange;
-
-// After the namespace: a using at file level would lose to the namespace LowLatency.LocalExchange when the simple name
-// LocalExchange is looked up from inside LowLatency.* (C# name lookup checks namespace members before outer usings).
-using LowLatency.LocalExchange;
 
 /// <summary>Small hand-made feeds, and reading back what the exchange sent.</summary>
 internal static class TestFeeds

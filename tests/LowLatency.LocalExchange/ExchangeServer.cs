@@ -21,13 +21,13 @@ namespace LowLatency.LocalExchange;
 /// </summary>
 /// <example>
 /// <code>
-/// await using var exchange = await LocalExchange.StartAsync(new() { Feed = ExchangeFeed.FromRecordings(paths), Speed = 10, StartPaused = true });
+/// await using var exchange = await ExchangeServer.StartAsync(new() { Feed = ExchangeFeed.FromRecordings(paths), Speed = 10, StartPaused = true });
 /// using var client = new ClientWebSocket();
 /// await client.ConnectAsync(exchange.StreamUri("btcusdt@trade"), CancellationToken.None);
 /// exchange.Play();
 /// </code>
 /// </example>
-public sealed partial class LocalExchange : IAsyncDisposable
+public sealed partial class ExchangeServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ILogger _logger;
@@ -39,7 +39,7 @@ public sealed partial class LocalExchange : IAsyncDisposable
     private int _accepted;
     private Uri? _baseUri;
 
-    private LocalExchange(LocalExchangeOptions options)
+    private ExchangeServer(ExchangeServerOptions options)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(options.Loops, nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegative(options.Speed, nameof(options));
@@ -52,7 +52,7 @@ public sealed partial class LocalExchange : IAsyncDisposable
         TotalFrames = options.Loops == 0 ? long.MaxValue : (long)Feed.Count * options.Loops;
         Withheld = new bool[Feed.Count];
         Timeline = new Timeline(Feed, options.Speed, TotalFrames);
-        _logger = options.LoggerFactory?.CreateLogger<LocalExchange>() ?? NullLogger<LocalExchange>.Instance;
+        _logger = options.LoggerFactory?.CreateLogger<ExchangeServer>() ?? NullLogger<ExchangeServer>.Instance;
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
@@ -70,10 +70,10 @@ public sealed partial class LocalExchange : IAsyncDisposable
         _app = builder.Build();
     }
 
-    /// <summary>Starts an exchange on 127.0.0.1 (an ephemeral port unless <see cref="LocalExchangeOptions.Port"/> is set).</summary>
-    public static async Task<LocalExchange> StartAsync(LocalExchangeOptions? options = null, CancellationToken cancellationToken = default)
+    /// <summary>Starts an exchange on 127.0.0.1 (an ephemeral port unless <see cref="ExchangeServerOptions.Port"/> is set).</summary>
+    public static async Task<ExchangeServer> StartAsync(ExchangeServerOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var exchange = new LocalExchange(options ?? new LocalExchangeOptions());
+        var exchange = new ExchangeServer(options ?? new ExchangeServerOptions());
         await exchange._app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = exchange._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         exchange._baseUri = new Uri($"ws://127.0.0.1:{new Uri(address).Port}");
@@ -90,7 +90,7 @@ public sealed partial class LocalExchange : IAsyncDisposable
     public Uri BaseUri => _baseUri ?? throw new InvalidOperationException("The exchange has not started.");
 
     /// <summary>The options it was started with.</summary>
-    public LocalExchangeOptions Options { get; }
+    public ExchangeServerOptions Options { get; }
 
     /// <summary>The frames it plays.</summary>
     public ExchangeFeed Feed { get; }
@@ -129,7 +129,7 @@ public sealed partial class LocalExchange : IAsyncDisposable
     /// <summary><c>ws://…/ws/a/b</c> (or <c>ws://…/ws</c> with no stream): the raw endpoint.</summary>
     public Uri RawStreamUri(params IReadOnlyList<string> streams) => new(BaseUri, streams.Count == 0 ? "/ws" : $"/ws/{string.Join('/', streams)}");
 
-    /// <summary>Starts the shared timeline (when started with <see cref="LocalExchangeOptions.StartPaused"/>); idempotent.</summary>
+    /// <summary>Starts the shared timeline (when started with <see cref="ExchangeServerOptions.StartPaused"/>); idempotent.</summary>
     public void Play() => Timeline.Play();
 
     /// <summary>Waits until the <paramref name="number"/>-th connection (from 1) has been accepted, and returns it.</summary>

@@ -6,20 +6,20 @@ namespace LowLatency.LocalExchange;
 public enum FeedMode
 {
     /// <summary>
-    /// A live exchange: one timeline plays the feed at <see cref="LocalExchangeOptions.Speed"/>, and a connection gets
+    /// A live exchange: one timeline plays the feed at <see cref="ExchangeServerOptions.Speed"/>, and a connection gets
     /// the frames of its streams from the moment it subscribed; what is played while a client is away is lost to it.
     /// </summary>
     SharedTimeline,
 
     /// <summary>
     /// A throughput source: each connection gets the whole feed (all loops) for its streams, from the first frame, as fast
-    /// as it can take it, from its first subscription on. <see cref="LocalExchangeOptions.Speed"/> is ignored.
+    /// as it can take it, from its first subscription on. <see cref="ExchangeServerOptions.Speed"/> is ignored.
     /// </summary>
     PerConnection,
 }
 
-/// <summary>Options of <see cref="LocalExchange"/>; every default is documented where it is declared (Binance's values).</summary>
-public sealed class LocalExchangeOptions
+/// <summary>Options of <see cref="ExchangeServer"/>; every default is documented where it is declared (Binance's values).</summary>
+public sealed class ExchangeServerOptions
 {
     /// <summary>The value of <see cref="Speed"/> that plays the feed as fast as possible.</summary>
     public const double AsFastAsPossible = double.PositiveInfinity;
@@ -27,7 +27,7 @@ public sealed class LocalExchangeOptions
     /// <summary>The frames to play. Default null: no frames; connections are accepted and control messages answered.</summary>
     public ExchangeFeed? Feed { get; init; }
 
-    /// <summary>The port on 127.0.0.1. Default 0: an ephemeral port (see <see cref="LocalExchange.BaseUri"/>).</summary>
+    /// <summary>The port on 127.0.0.1. Default 0: an ephemeral port (see <see cref="ExchangeServer.BaseUri"/>).</summary>
     public int Port { get; init; }
 
     /// <summary>Shared live timeline or the whole feed per connection. Default <see cref="FeedMode.SharedTimeline"/>.</summary>
@@ -43,7 +43,7 @@ public sealed class LocalExchangeOptions
     public int Loops { get; init; } = 1;
 
     /// <summary>
-    /// Whether the shared timeline waits for <see cref="LocalExchange.Play"/> (so a test can connect and subscribe before the
+    /// Whether the shared timeline waits for <see cref="ExchangeServer.Play"/> (so a test can connect and subscribe before the
     /// first frame). Default false: it starts playing when the exchange has started.
     /// </summary>
     public bool StartPaused { get; init; }
