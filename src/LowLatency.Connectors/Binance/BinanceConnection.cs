@@ -96,6 +96,7 @@ internal sealed class BinanceConnection<THandler>
     private long _closingSinceNs;
     private long _framesReceived;
     private long _oversized;
+    private long _earlyDuplicates;
     private long _lastFrameNs;
     private bool _hasData;
     private bool _serverShutdown;
@@ -158,6 +159,9 @@ internal sealed class BinanceConnection<THandler>
     public long FramesReceived => Volatile.Read(ref _framesReceived);
 
     public long Oversized => Volatile.Read(ref _oversized);
+
+    /// <summary>Copies dropped as settled duplicates before the delivery lock (receive loop writes, anyone reads).</summary>
+    public long EarlyDuplicates => Volatile.Read(ref _earlyDuplicates);
 
     public bool HasData => Volatile.Read(ref _hasData);
 
@@ -231,6 +235,9 @@ internal sealed class BinanceConnection<THandler>
             _socket.Abort();
         }
     }
+
+    /// <summary>A twin's copy was dropped before the lock (receive loop).</summary>
+    internal void CountEarlyDuplicate() => _earlyDuplicates++;
 
     /// <summary>The first data frame arrived (receive loop, once).</summary>
     internal void OnFirstData()

@@ -59,8 +59,7 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
     private long _loggedGaps;
     private long _loggedMissing;
     private long _loggedMalformed;
-    private long _framesOfRetired;
-    private long _oversizedOfRetired;
+    private ConnectionTotals _retired; // what retired connections counted (Open stays 0)
 
     /// <summary>Plans the initial stream groups; nothing connects until <see cref="Start"/>.</summary>
     /// <exception cref="ArgumentException">An option is out of range or a stream name is invalid.</exception>
@@ -251,6 +250,17 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
     internal void Deliver(BinanceConnection<THandler> connection, ReadOnlySpan<byte> frame, long receiveTimeNs)
     {
         _arbiter.Inspect(frame, out var facts); // outside the lock: twins scan in parallel
+        if (_arbiter.IsSettledDuplicate(in facts, connection.Group, connection.Position))
+        {
+            connection.CountEarlyDuplicate(); // the twin's copy: no lock, no wait for the first copy's handler call
+            if (!connection.HasData)
+            {
+                connection.OnFirstData(); // a line that only ever trails still counts as flowing (rotation, backoff)
+            }
+
+            return;
+        }
+
         Verdict verdict;
         Exception? failure = null;
         lock (_delivery)
@@ -587,8 +597,9 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
             _arbiter.CloseSlot(connection.Group, connection.Position);
         }
 
-        _framesOfRetired += connection.FramesReceived;
-        _oversizedOfRetired += connection.Oversized;
+        _retired.Frames += connection.FramesReceived;
+        _retired.Oversized += connection.Oversized;
+        _retired.EarlyDuplicates += connection.EarlyDuplicates;
         if (connection.OpenedNs == 0)
         {
             Counters.ConnectFailuresField++;
@@ -823,23 +834,23 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
         }
     }
 
-    private (long Frames, long Oversized, int Open) ConnectionTotals()
+    private ConnectionTotals ConnectionTotals()
     {
         lock (_state)
         {
-            long frames = _framesOfRetired, oversized = _oversizedOfRetired;
-            var open = 0;
+            var totals = _retired;
             foreach (var connection in AllConnections())
             {
-                frames += connection.FramesReceived;
-                oversized += connection.Oversized;
+                totals.Frames += connection.FramesReceived;
+                totals.Oversized += connection.Oversized;
+                totals.EarlyDuplicates += connection.EarlyDuplicates;
                 if (connection.State is BinanceConnectionState.Open or BinanceConnectionState.Closing)
                 {
-                    open++;
+                    totals.Open++;
                 }
             }
 
-            return (frames, oversized, open);
+            return totals;
         }
     }
 

@@ -7,13 +7,13 @@ namespace LowLatency.Connectors.Binance;
 /// <remarks>
 /// Owners: the arbiter's counts (delivered, duplicates, gaps, malformed, replies, …) are written under the delivery
 /// lock; reconnects, rotations and the other connection events by the supervisor thread; keep-alive timeouts and sent
-/// control messages by connection tasks (<c>Interlocked</c>, they are rare); frames received and oversized per
-/// connection by its receive loop, summed on read.
+/// control messages by connection tasks (<c>Interlocked</c>, they are rare); frames received, oversized and
+/// duplicates dropped before the lock per connection by its receive loop, summed on read.
 /// </remarks>
 public sealed class BinanceStreamCounters
 {
     private readonly StreamArbiter _arbiter;
-    private readonly Func<(long Frames, long Oversized, int Open)> _connections;
+    private readonly Func<ConnectionTotals> _connections;
 
     internal long ReconnectsField;
     internal long ConnectFailuresField;
@@ -24,7 +24,7 @@ public sealed class BinanceStreamCounters
     internal long ControlMessagesSentField;
     internal long HandlerFailuresField;
 
-    internal BinanceStreamCounters(StreamArbiter arbiter, Func<(long Frames, long Oversized, int Open)> connections)
+    internal BinanceStreamCounters(StreamArbiter arbiter, Func<ConnectionTotals> connections)
     {
         _arbiter = arbiter;
         _connections = connections;
@@ -36,8 +36,8 @@ public sealed class BinanceStreamCounters
     /// <summary>Data frames handed to the handler.</summary>
     public long Delivered => _arbiter.Delivered;
 
-    /// <summary>Data frames dropped because another connection delivered them first.</summary>
-    public long Duplicates => _arbiter.Duplicates;
+    /// <summary>Data frames dropped because another connection delivered them first (most found so without the lock).</summary>
+    public long Duplicates => _arbiter.Duplicates + _connections().EarlyDuplicates;
 
     /// <summary>Data frames dropped because they would have left a hole that a live twin was still filling.</summary>
     public long HeldBack => _arbiter.HeldBack;
@@ -104,4 +104,13 @@ public sealed class BinanceStreamCounters
     /// the ping nor the pong; a missed one shows up as the server closing the connection. Always -1.
     /// </summary>
     public long PingsAnswered => -1;
+}
+
+/// <summary>Counts summed over connections.</summary>
+internal struct ConnectionTotals
+{
+    public long Frames;
+    public long Oversized;
+    public long EarlyDuplicates;
+    public int Open;
 }

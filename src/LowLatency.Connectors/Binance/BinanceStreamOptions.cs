@@ -5,7 +5,7 @@ namespace LowLatency.Connectors.Binance;
 /// timing is an option, so tests against a local exchange can run the 24 h rotation, silence and reconnects in seconds.
 /// The environment variables of the original connector (read by the host, not here) are named on their options.
 /// </summary>
-public sealed class BinanceStreamOptions
+public sealed record BinanceStreamOptions
 {
     /// <summary>
     /// Frames ClientWebSocket itself sends that count against Binance's per-connection message limit and cannot be seen

@@ -323,6 +323,60 @@ internal sealed partial class StreamArbiter
     }
 
     /// <summary>
+    /// Whether the frame is certainly a copy of one delivered already, judged without the delivery lock: the common
+    /// case of a twin's second copy, which then never waits for the lock (nor for the handler call the first copy may
+    /// still be in). False means "not sure": the caller decides under the lock with <see cref="Decide"/>. Records the
+    /// sighting for the hold-off rule as <see cref="Decide"/> would. Any thread; the caller counts what it drops.
+    /// </summary>
+    /// <remarks>
+    /// Lock-free reads of state written under the lock: <c>_last[s]</c> is a 64-bit value (atomic on the 64-bit
+    /// platforms we run on) that only grows while the stream stays subscribed, so a stale read can only make a frame look
+    /// newer than it is and send it to the lock: never a false duplicate. It drops back only when a stream is
+    /// subscribed again (<see cref="Register"/>), and a frame of the new subscription cannot race that reset: it arrives
+    /// only after the SUBSCRIBE the supervisor sends once <see cref="Register"/> has returned (ordered by the lock's
+    /// release and the socket calls in between). The position's own <c>_seen</c> entries are written only by its
+    /// connection's receive loop (here and in <see cref="Decide"/>), value then epoch with release stores; a reader under
+    /// the lock that sees the epoch sees the value, and one that reads a stale value takes the twin as further behind
+    /// and at worst holds a frame back a little longer. Event-time kinds are left to the lock when the times are equal
+    /// (the open time breaks the tie).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsSettledDuplicate(in FrameFacts facts, int group, int position)
+    {
+        var s = facts.StreamId;
+        if (facts.Type != FrameType.Data || s < 0)
+        {
+            return false;
+        }
+
+        var last = Volatile.Read(ref _last[s]);
+        var duplicate = last != NoSequence && facts.Kind switch
+        {
+            BinanceStreamKind.Trade or BinanceStreamKind.AggTrade or BinanceStreamKind.DepthUpdate => facts.Last <= last,
+            BinanceStreamKind.BookTicker or BinanceStreamKind.PartialDepth => facts.First <= last,
+            _ => facts.First < last,
+        };
+        if (!duplicate)
+        {
+            return false;
+        }
+
+        // The sighting: a twin that only ever trails must still count as having the stream, or a hole on the line ahead
+        // would not wait for it. The value first, then the epoch that validates it (release).
+        var seenIndex = (s * _positions) + position;
+        var slot = SlotOf(group, position);
+        var epochs = Volatile.Read(ref _slotEpoch);
+        var epoch = (uint)slot < (uint)epochs.Length ? epochs[slot] : 0;
+        if (epoch != 0 && (_seenEpoch[seenIndex] != epoch || _seen[seenIndex] < facts.Last))
+        {
+            Volatile.Write(ref _seen[seenIndex], facts.Last);
+            Volatile.Write(ref _seenEpoch[seenIndex], epoch);
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// Decides what to do with an inspected frame received by the connection at (<paramref name="group"/>,
     /// <paramref name="position"/>) and updates the stream's state. Under the delivery lock.
     /// </summary>
@@ -493,7 +547,7 @@ internal sealed partial class StreamArbiter
         var delivered = new long[size];
         _slotEpoch.CopyTo(epochs, 0);
         _slotDelivered.CopyTo(delivered, 0);
-        _slotEpoch = epochs;
+        Volatile.Write(ref _slotEpoch, epochs); // IsSettledDuplicate reads it without the lock
         Volatile.Write(ref _slotDelivered, delivered); // DeliveredBy reads it from other threads
     }
 }

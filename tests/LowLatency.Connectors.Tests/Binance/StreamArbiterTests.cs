@@ -374,6 +374,56 @@ public sealed class StreamArbiterTests
     }
 
     [Fact]
+    public void IsSettledDuplicate_CopiesOfDeliveredFrames_TrueWithoutTheLockAndNeverForNewOnes()
+    {
+        var arbiter = Arbiter(["btcusdt@trade", "btcusdt@bookTicker", "btcusdt@kline_1m", "btcusdt@depth@100ms"]);
+        Arbitrate(arbiter, A, Frames.Trade(5));
+        Arbitrate(arbiter, A, Frames.BookTicker(50));
+        Arbitrate(arbiter, A, Frames.Kline(1_000, 60_000));
+        Arbitrate(arbiter, A, Frames.Depth(10, 20));
+
+        Assert.True(Settled(arbiter, Frames.Trade(5)));
+        Assert.True(Settled(arbiter, Frames.Trade(4)));
+        Assert.False(Settled(arbiter, Frames.Trade(6)));
+        Assert.False(Settled(arbiter, Frames.Trade(9))); // a hole: the lock decides
+        Assert.True(Settled(arbiter, Frames.BookTicker(50)));
+        Assert.False(Settled(arbiter, Frames.BookTicker(51)));
+        Assert.True(Settled(arbiter, Frames.Depth(15, 20)));
+        Assert.False(Settled(arbiter, Frames.Depth(15, 21)));
+        Assert.True(Settled(arbiter, Frames.Kline(999, 60_000)));
+        Assert.False(Settled(arbiter, Frames.Kline(1_000, 60_000))); // equal event times: the open time decides, under the lock
+        Assert.False(Settled(arbiter, Frames.Trade(1, "ethusdt"))); // unknown
+        Assert.False(Settled(arbiter, Frames.Utf8("{\"result\":null,\"id\":1}")));
+
+        // Subscribed again: the stream starts blank, and nothing is a duplicate of what came before.
+        Assert.True(arbiter.TryGetStream("btcusdt@trade", out var id));
+        arbiter.Deactivate(id);
+        arbiter.Register("btcusdt@trade", 0);
+        Assert.False(Settled(arbiter, Frames.Trade(5)));
+    }
+
+    [Fact]
+    public void IsSettledDuplicate_TwinThatOnlyTrails_StillCountsAsHavingTheStream()
+    {
+        var arbiter = Arbiter("btcusdt@trade");
+        for (var id = 1; id <= 10; id++)
+        {
+            Arbitrate(arbiter, A, Frames.Trade(id));
+            arbiter.Inspect(Frames.Trade(id), out var facts);
+            Assert.True(arbiter.IsSettledDuplicate(in facts, 0, B)); // every copy of B's dropped without the lock
+        }
+
+        // A jumps to 15: B, live and at 10, may still deliver 11 to 14, so A's frame waits for it.
+        Assert.Equal(Verdict.HeldBack, Arbitrate(arbiter, A, Frames.Trade(15)));
+        for (var id = 11; id <= 15; id++)
+        {
+            Assert.Equal(Verdict.Deliver, Arbitrate(arbiter, B, Frames.Trade(id)));
+        }
+
+        Assert.Equal(0, arbiter.Gaps);
+    }
+
+    [Fact]
     public void Arbitrate_SteadyStateFramesOfEveryKind_AllocatesNothing()
     {
         var arbiter = Arbiter(redundancy: 2, streams: ["btcusdt@trade", "btcusdt@aggTrade", "btcusdt@depth@100ms", "btcusdt@bookTicker", "btcusdt@kline_1m", "btcusdt@ticker"]);
@@ -445,6 +495,12 @@ public sealed class StreamArbiterTests
         }
 
         return arbiter;
+    }
+
+    private static bool Settled(StreamArbiter arbiter, byte[] frame)
+    {
+        arbiter.Inspect(frame, out var facts);
+        return arbiter.IsSettledDuplicate(in facts, 0, B);
     }
 
     private static Verdict Arbitrate(StreamArbiter arbiter, int position, byte[] frame, long nowNs = 1) =>
