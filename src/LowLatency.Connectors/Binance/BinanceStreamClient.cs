@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text;
 using LowLatency.Telemetry;
@@ -48,7 +49,7 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
     private readonly List<StreamGroup> _groups = [];
     private readonly Dictionary<string, StreamGroup> _groupOf = new(StringComparer.Ordinal);
     private readonly List<BinanceConnection<THandler>> _closing = [];
-    private readonly List<(bool Subscribe, IReadOnlyList<string> Streams)> _requests = [];
+    private readonly ConcurrentQueue<(bool Subscribe, IReadOnlyList<string> Streams)> _requests = new(); // lock-free: a handler may subscribe
     private readonly Random _random = new();
     private readonly long _supervisionNs;
     private THandler _handler;
@@ -59,7 +60,11 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
     private long _loggedGaps;
     private long _loggedMissing;
     private long _loggedMalformed;
-    private ConnectionTotals _retired; // what retired connections counted (Open stays 0)
+    private BinanceConnection<THandler>[] _live = []; // every connection not yet retired; replaced (release) by the supervisor
+    private long _retiredFrames;
+    private long _retiredOversized;
+    private long _retiredEarlyDuplicates;
+    private volatile bool _disposed;
 
     /// <summary>Plans the initial stream groups; nothing connects until <see cref="Start"/>.</summary>
     /// <exception cref="ArgumentException">An option is out of range or a stream name is invalid.</exception>
@@ -91,7 +96,7 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
     /// </summary>
     public ref THandler Handler => ref _handler;
 
-    /// <summary>The streams subscribed now, by group (a snapshot).</summary>
+    /// <summary>The streams subscribed now, by group (a snapshot; takes the supervisor's lock, so not from the handler).</summary>
     public IReadOnlyList<IReadOnlyList<string>> StreamGroups
     {
         get
@@ -131,7 +136,11 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
     /// <summary>Unsubscribes <paramref name="streams"/>; frames of theirs still in flight are dropped. Any thread; returns at once.</summary>
     public void Unsubscribe(IEnumerable<string> streams) => Request(subscribe: false, streams);
 
-    /// <summary>Snapshots of every connection: the lines' current ones and replacements, then those closing.</summary>
+    /// <summary>
+    /// Snapshots of every connection: the lines' current ones and replacements, then those closing. Takes the
+    /// supervisor's lock: not from inside the handler (the supervisor may be waiting for the delivery lock the handler
+    /// holds). <see cref="Counters"/>, <see cref="Subscribe"/> and <see cref="Unsubscribe"/> are safe there.
+    /// </summary>
     public IReadOnlyList<BinanceConnectionInfo> GetConnections()
     {
         var now = WallClock.UnixNanoseconds();
@@ -168,7 +177,7 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
     {
         lock (_state)
         {
-            foreach (var connection in AllConnections())
+            foreach (var connection in _live)
             {
                 if (connection.Id == connectionId)
                 {
@@ -199,7 +208,7 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
         List<BinanceConnection<THandler>> connections;
         lock (_state)
         {
-            connections = [.. AllConnections()];
+            connections = [.. _live];
         }
 
         var now = WallClock.UnixNanoseconds();
@@ -240,6 +249,7 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
+        _disposed = true;
         _wake.Dispose();
     }
 
@@ -330,7 +340,22 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
 
     // ---- Connection events -----------------------------------------------------------------------------------------
 
-    internal void Wake() => _wake.Set();
+    internal void Wake()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        try
+        {
+            _wake.Set();
+        }
+        catch (ObjectDisposedException)
+        {
+            // a send that completed after DisposeAsync: nothing left to wake
+        }
+    }
 
     internal void OnOpened(BinanceConnection<THandler> connection)
     {
@@ -355,10 +380,18 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
     {
         while (!_stopping)
         {
-            long waitNs;
-            lock (_state)
+            var waitNs = _supervisionNs;
+            try
             {
-                waitNs = DoWork(WallClock.UnixNanoseconds());
+                lock (_state)
+                {
+                    waitNs = DoWork(WallClock.UnixNanoseconds());
+                }
+            }
+            catch (Exception e)
+            {
+                // A bug must not end supervision (and with it every reconnect) or the process: log it and go on.
+                BinanceStreamLog.SupervisorFailed(_log, e);
             }
 
             _wake.WaitOne(TimeSpan.FromTicks(Math.Clamp(waitNs / 100, TimeSpan.TicksPerMillisecond, _supervisionNs / 100)));
@@ -577,6 +610,7 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
         }
 
         line.Occupants[free] = connection;
+        Volatile.Write(ref _live, [.. _live, connection]);
         connection.Start();
         return connection;
     }
@@ -597,9 +631,12 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
             _arbiter.CloseSlot(connection.Group, connection.Position);
         }
 
-        _retired.Frames += connection.FramesReceived;
-        _retired.Oversized += connection.Oversized;
-        _retired.EarlyDuplicates += connection.EarlyDuplicates;
+        // Counted into the retired totals before it leaves the snapshot: a reader may count it twice for a moment, never
+        // lose it.
+        Volatile.Write(ref _retiredFrames, _retiredFrames + connection.FramesReceived);
+        Volatile.Write(ref _retiredOversized, _retiredOversized + connection.Oversized);
+        Volatile.Write(ref _retiredEarlyDuplicates, _retiredEarlyDuplicates + connection.EarlyDuplicates);
+        Volatile.Write(ref _live, [.. _live.Where(c => c != connection)]);
         if (connection.OpenedNs == 0)
         {
             Counters.ConnectFailuresField++;
@@ -631,34 +668,23 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
             return;
         }
 
-        lock (_state)
-        {
-            _requests.Add((subscribe, names));
-        }
-
+        _requests.Enqueue((subscribe, names));
         Wake();
     }
 
     private void ApplyRequests()
     {
-        if (_requests.Count == 0)
+        while (_requests.TryDequeue(out var request))
         {
-            return;
-        }
-
-        foreach (var (subscribe, streams) in _requests)
-        {
-            if (subscribe)
+            if (request.Subscribe)
             {
-                AddStreams(streams);
+                AddStreams(request.Streams);
             }
             else
             {
-                RemoveStreams(streams);
+                RemoveStreams(request.Streams);
             }
         }
-
-        _requests.Clear();
     }
 
     private void AddStreams(IReadOnlyList<string> streams)
@@ -834,42 +860,27 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
         }
     }
 
+    /// <summary>Sums over the connections: lock-free (a snapshot array and fields their owners write), so any thread may ask.</summary>
     private ConnectionTotals ConnectionTotals()
     {
-        lock (_state)
+        var totals = new ConnectionTotals
         {
-            var totals = _retired;
-            foreach (var connection in AllConnections())
-            {
-                totals.Frames += connection.FramesReceived;
-                totals.Oversized += connection.Oversized;
-                totals.EarlyDuplicates += connection.EarlyDuplicates;
-                if (connection.State is BinanceConnectionState.Open or BinanceConnectionState.Closing)
-                {
-                    totals.Open++;
-                }
-            }
-
-            return totals;
-        }
-    }
-
-    /// <summary>Every connection not yet retired (under the state lock).</summary>
-    private IEnumerable<BinanceConnection<THandler>> AllConnections()
-    {
-        foreach (var group in _groups)
+            Frames = Volatile.Read(ref _retiredFrames),
+            Oversized = Volatile.Read(ref _retiredOversized),
+            EarlyDuplicates = Volatile.Read(ref _retiredEarlyDuplicates),
+        };
+        foreach (var connection in Volatile.Read(ref _live))
         {
-            foreach (var line in group.Lines)
+            totals.Frames += connection.FramesReceived;
+            totals.Oversized += connection.Oversized;
+            totals.EarlyDuplicates += connection.EarlyDuplicates;
+            if (connection.State is BinanceConnectionState.Open or BinanceConnectionState.Closing)
             {
-                foreach (var occupant in line.Occupants)
-                {
-                    if (occupant is not null)
-                    {
-                        yield return occupant;
-                    }
-                }
+                totals.Open++;
             }
         }
+
+        return totals;
     }
 
     private static long ToNs(TimeSpan value) => value == Timeout.InfiniteTimeSpan ? long.MaxValue : value.Ticks * TimeSpan.NanosecondsPerTick;

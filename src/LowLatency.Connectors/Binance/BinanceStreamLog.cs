@@ -41,6 +41,9 @@ internal static partial class BinanceStreamLog
     [LoggerMessage(Level = LogLevel.Error, Message = "Binance: the frame handler threw; the frame is dropped and the client goes on")]
     public static partial void HandlerFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Binance: supervision failed; retrying on the next pass")]
+    public static partial void SupervisorFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Binance: subscribing {Count} stream(s) at run time ({Groups} new group(s))")]
     public static partial void Subscribing(ILogger logger, int count, int groups);
 

@@ -10,7 +10,9 @@ namespace LowLatency.Connectors.Binance;
 /// publish into a single-producer ring (<c>MarketDataPipeline.Publish</c>) without locks of its own. The lock is held
 /// for the call: a handler that blocks (a full ring) stalls every connection, and past the keep-alive timeout
 /// (<see cref="BinanceStreamOptions.KeepAliveTimeout"/>) they are dropped, because ClientWebSocket answers pings only
-/// while a receive is pending. Implement it as a struct to let the JIT devirtualise the calls.
+/// while a receive is pending. Implement it as a struct to let the JIT devirtualise the calls. From inside a call the
+/// handler may read <see cref="BinanceStreamClient{THandler}.Counters"/> and call <c>Subscribe</c>/<c>Unsubscribe</c>
+/// (they take no lock); <c>GetConnections</c> and <c>StopAsync</c> it must not call.
 /// </remarks>
 public interface IBinanceFrameHandler
 {

@@ -203,6 +203,26 @@ public sealed class BinanceStreamClientTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Handler_ReadsCountersAndSubscribesFromInsideOnFrame_NoDeadlock()
+    {
+        // The supervisor takes the delivery lock while holding its own (to register streams, open slots); a handler
+        // runs under the delivery lock. Counters and Subscribe must therefore take no lock of the supervisor's.
+        using var server = new RawWebSocketServer();
+        var handler = new ReentrantHandler();
+        await using var client = new BinanceStreamClient<ReentrantHandler>(
+            Options(server) with { Redundancy = 2, SupervisionInterval = TimeSpan.FromMilliseconds(1) }, handler, new TestLogger(output));
+        handler.Client = client;
+        client.Start();
+        Poll.Until(() => server.Open.Count == 2, "connected");
+
+        using var broadcast = new Broadcaster(server, count: 2_000);
+        broadcast.Finish();
+        Poll.Until(() => handler.Frames == 2_000, "every trade delivered while the handler called back into the client");
+        Poll.Until(() => server.Connections.All(c => c.ReceivedTexts.Count(t => t.Contains("\"SUBSCRIBE\"", StringComparison.Ordinal)) >= 1), "the handler's subscriptions sent");
+        Assert.True(handler.CountersRead >= 2_000);
+    }
+
+    [Fact]
     public async Task Watchdog_ConnectionSilentTooLong_DroppedAndReconnected()
     {
         using var server = new RawWebSocketServer();
@@ -322,6 +342,36 @@ public sealed class BinanceStreamClientTests(ITestOutputHelper output)
             _stop = true;
             _thread.Join();
         }
+    }
+}
+
+/// <summary>Reads the client's counters on every frame and subscribes a new stream every 100 frames, from inside OnFrame.</summary>
+internal sealed class ReentrantHandler : IBinanceFrameHandler
+{
+    private long _frames;
+
+    public BinanceStreamClient<ReentrantHandler>? Client { get; set; }
+
+    public long Frames => Volatile.Read(ref _frames);
+
+    public long CountersRead { get; private set; }
+
+    public void OnFrame(ReadOnlySpan<byte> frame, long receiveTimeNs)
+    {
+        var client = Client!;
+        _ = client.Counters.FramesReceived + client.Counters.Duplicates + client.Counters.OpenConnections;
+        CountersRead++;
+        var frames = Volatile.Read(ref _frames) + 1;
+        if (frames % 100 == 0)
+        {
+            client.Subscribe([$"sym{frames}usdt@trade"]);
+        }
+
+        Volatile.Write(ref _frames, frames);
+    }
+
+    public void OnGap(in StreamGap gap)
+    {
     }
 }
 
