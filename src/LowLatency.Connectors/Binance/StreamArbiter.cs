@@ -119,7 +119,9 @@ internal struct FrameFacts
 /// is still below the hole's end: it will fill the hole, and this connection's copies of the later frames arrive again
 /// from the twin. If nothing is delivered for the stream for <c>gapHoldOffNs</c> the hole is taken as real. The cost
 /// is latency, never data: until the joining connection has caught up (or in a burst where the faster connection is two
-/// or more ids ahead) the slower one delivers. The same rule covers rotation and start-up.
+/// or more ids ahead) the slower one delivers. The same rule covers rotation and start-up. A held-back frame is
+/// dropped, not kept: should the twin that was to fill the hole die before it has, the hole is reported (and left to
+/// the REST backfill) although this connection had some of its frames. A small reorder buffer would close that window.
 /// </para>
 /// <para>
 /// Threads: <see cref="Inspect"/> is pure apart from the lock-free stream lookup (<see cref="SymbolTable"/>), so each
