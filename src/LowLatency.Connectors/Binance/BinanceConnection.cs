@@ -338,7 +338,7 @@ internal sealed class BinanceConnection<THandler>
             var buffer = _buffer;
             _buffer = [];
             ArrayPool<byte>.Shared.Return(buffer);
-            _client.OnEnded(this, opened);
+            _client.OnEnded();
         }
     }
 

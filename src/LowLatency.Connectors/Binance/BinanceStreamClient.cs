@@ -363,12 +363,8 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
         Wake(); // SUBSCRIBEs may be waiting for it
     }
 
-    internal void OnEnded(BinanceConnection<THandler> connection, bool opened)
-    {
-        _ = connection;
-        _ = opened;
-        Wake();
-    }
+    /// <summary>A connection's receive loop ended: the supervisor retires it and decides what follows.</summary>
+    internal void OnEnded() => Wake();
 
     internal void OnKeepAliveTimeout() => Interlocked.Increment(ref Counters.KeepAliveTimeoutsField);
 

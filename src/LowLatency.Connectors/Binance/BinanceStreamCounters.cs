@@ -69,7 +69,10 @@ public sealed class BinanceStreamCounters
     /// <summary>serverShutdown events received.</summary>
     public long ServerShutdowns => _arbiter.ServerShutdowns;
 
-    /// <summary>Connections opened to replace one that was lost (not rotations, not the first of a line).</summary>
+    /// <summary>
+    /// Reconnect attempts: connections started to replace one that was lost or never opened (not rotations or
+    /// serverShutdown replacements, not a line's first connection).
+    /// </summary>
     public long Reconnects => Volatile.Read(ref ReconnectsField);
 
     /// <summary>Connection attempts that never opened (refused, timed out, upgrade rejected).</summary>

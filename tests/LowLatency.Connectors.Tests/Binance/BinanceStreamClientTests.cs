@@ -237,6 +237,56 @@ public sealed class BinanceStreamClientTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task KeepAlive_ServerNeverAnswersThePings_ConnectionAbortedCountedAndReconnected()
+    {
+        // The raw server records pings but never answers them: ClientWebSocket aborts the connection once the pong is late.
+        using var server = new RawWebSocketServer();
+        var handler = new RecordingHandler();
+        await using var client = Client(
+            Options(server) with
+            {
+                Redundancy = 1,
+                KeepAliveInterval = TimeSpan.FromSeconds(1),
+                KeepAliveTimeout = TimeSpan.FromSeconds(1),
+                SilenceTimeout = Timeout.InfiniteTimeSpan,
+                ReconnectInitialDelay = TimeSpan.FromMilliseconds(50),
+            },
+            handler);
+        client.Start();
+
+        Poll.Until(() => client.Counters.KeepAliveTimeouts >= 1 && server.Connections.Count >= 2, "the unanswered connection dropped and replaced", null, () => Describe(client, handler));
+        Assert.Contains(server.Connections[0].Received, f => f.Opcode == 9 && f.Payload.Length == 8); // ClientWebSocket's ping
+        Assert.Equal(0, client.Counters.SilenceTimeouts);
+    }
+
+    [Fact]
+    public async Task Connect_NothingListening_FailuresCountedAndRetried()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop(); // a port nothing listens on: connections are refused
+
+        var handler = new RecordingHandler();
+        await using var client = Client(
+            new BinanceStreamOptions
+            {
+                Url = new Uri($"ws://127.0.0.1:{port}"),
+                Streams = [Trades],
+                Redundancy = 1,
+                ReconnectInitialDelay = TimeSpan.FromMilliseconds(10),
+                ReconnectMaxDelay = TimeSpan.FromMilliseconds(80),
+                SupervisionInterval = TimeSpan.FromMilliseconds(5),
+            },
+            handler);
+        client.Start();
+
+        Poll.Until(() => client.Counters.ConnectFailures >= 5, "five refused attempts");
+        Assert.Equal(0, client.Counters.OpenConnections);
+        Assert.Equal(0, handler.Count);
+    }
+
+    [Fact]
     public async Task StopAsync_WhileStreaming_ClosesEveryConnectionAndNoHandlerCallAfter()
     {
         using var server = new RawWebSocketServer();
