@@ -1,0 +1,119 @@
+namespace LowLatency.Connectors.Binance;
+
+/// <summary>
+/// The client's counters, for metrics: any thread may read them at any time (each a <c>Volatile.Read</c> of a field
+/// its owner writes, so possibly a moment stale, never torn). Totals include closed connections.
+/// </summary>
+/// <remarks>
+/// Owners: the arbiter's counts (delivered, duplicates, gaps, malformed, replies, …) are written under the delivery
+/// lock; reconnects, rotations and the other connection events by the supervisor thread; keep-alive timeouts and sent
+/// control messages by connection tasks (<c>Interlocked</c>, they are rare); frames received, oversized and
+/// duplicates dropped before the lock per connection by its receive loop, summed on read.
+/// </remarks>
+public sealed class BinanceStreamCounters
+{
+    private readonly StreamArbiter _arbiter;
+    private readonly Func<ConnectionTotals> _connections;
+
+    internal long ReconnectsField;
+    internal long ConnectFailuresField;
+    internal long RotationsField;
+    internal long ShutdownReplacementsField;
+    internal long SilenceTimeoutsField;
+    internal long KeepAliveTimeoutsField;
+    internal long ControlMessagesSentField;
+    internal long HandlerFailuresField;
+
+    internal BinanceStreamCounters(StreamArbiter arbiter, Func<ConnectionTotals> connections)
+    {
+        _arbiter = arbiter;
+        _connections = connections;
+    }
+
+    /// <summary>Messages received by every connection: data, control and oversized (twins' copies counted each).</summary>
+    public long FramesReceived => _connections().Frames;
+
+    /// <summary>Data frames handed to the handler.</summary>
+    public long Delivered => _arbiter.Delivered;
+
+    /// <summary>Data frames dropped because another connection delivered them first (most found so without the lock).</summary>
+    public long Duplicates => _arbiter.Duplicates + _connections().EarlyDuplicates;
+
+    /// <summary>Data frames dropped because they would have left a hole that a live twin was still filling.</summary>
+    public long HeldBack => _arbiter.HeldBack;
+
+    /// <summary>Holes in a stream's ids that no connection filled (each reported once through <see cref="IBinanceFrameHandler.OnGap"/>).</summary>
+    public long Gaps => _arbiter.Gaps;
+
+    /// <summary>Ids inside those holes.</summary>
+    public long MissingIds => _arbiter.MissingIds;
+
+    /// <summary>Frames of streams never subscribed, dropped.</summary>
+    public long UnknownStreams => _arbiter.UnknownStreams;
+
+    /// <summary>Frames of streams unsubscribed, still in flight, dropped.</summary>
+    public long UnsubscribedFrames => _arbiter.UnsubscribedFrames;
+
+    /// <summary>Malformed frames of every reason, dropped.</summary>
+    public long Malformed => _arbiter.MalformedTotal;
+
+    /// <summary>Frames above <see cref="BinanceStreamOptions.MaxFrameBytes"/>, dropped without being buffered.</summary>
+    public long Oversized => _connections().Oversized;
+
+    /// <summary>Replies to SUBSCRIBE/UNSUBSCRIBE.</summary>
+    public long SubscriptionReplies => _arbiter.SubscriptionReplies;
+
+    /// <summary>Error replies (logged).</summary>
+    public long ErrorReplies => _arbiter.ErrorReplies;
+
+    /// <summary>serverShutdown events received.</summary>
+    public long ServerShutdowns => _arbiter.ServerShutdowns;
+
+    /// <summary>
+    /// Reconnect attempts: connections started to replace one that was lost or never opened (not rotations or
+    /// serverShutdown replacements, not a line's first connection).
+    /// </summary>
+    public long Reconnects => Volatile.Read(ref ReconnectsField);
+
+    /// <summary>Connection attempts that never opened (refused, timed out, upgrade rejected).</summary>
+    public long ConnectFailures => Volatile.Read(ref ConnectFailuresField);
+
+    /// <summary>Replacements opened because a connection reached <see cref="BinanceStreamOptions.RotateAfter"/>.</summary>
+    public long Rotations => Volatile.Read(ref RotationsField);
+
+    /// <summary>Replacements opened because the server announced its shutdown.</summary>
+    public long ShutdownReplacements => Volatile.Read(ref ShutdownReplacementsField);
+
+    /// <summary>Connections dropped by the silence watchdog.</summary>
+    public long SilenceTimeouts => Volatile.Read(ref SilenceTimeoutsField);
+
+    /// <summary>Connections ClientWebSocket aborted because a keep-alive pong was late.</summary>
+    public long KeepAliveTimeouts => Volatile.Read(ref KeepAliveTimeoutsField);
+
+    /// <summary>SUBSCRIBE/UNSUBSCRIBE messages sent.</summary>
+    public long ControlMessagesSent => Volatile.Read(ref ControlMessagesSentField);
+
+    /// <summary>Frames whose handler call threw (the frame is lost to the handler; the client goes on).</summary>
+    public long HandlerFailures => Volatile.Read(ref HandlerFailuresField);
+
+    /// <summary>Connections open now (closing ones included).</summary>
+    public int OpenConnections => _connections().Open;
+
+    /// <summary>Malformed frames of one reason.</summary>
+    public long MalformedOf(MalformedReason reason) => _arbiter.Malformed(reason);
+
+    /// <summary>
+    /// Server pings answered. Not observable: ClientWebSocket answers pings inside its receive path and reports neither
+    /// the ping nor the pong; a missed one shows up as the server closing the connection. Always -1.
+    /// </summary>
+    public long PingsAnswered => -1;
+}
+
+/// <summary>Counts summed over connections.</summary>
+internal struct ConnectionTotals
+{
+    public long Frames;
+    public long Oversized;
+    public long EarlyDuplicates;
+    public int Open;
+}
