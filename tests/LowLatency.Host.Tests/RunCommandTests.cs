@@ -36,7 +36,7 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
     [Fact]
     public void FromVariables_BadValues_FailNamingTheVariable()
     {
-        Assert.Contains("KAFKA_BOOTSTRAP_SERVERS", Assert.Throws<FormatException>(() => DaemonOptions.FromVariables(new Hashtable())).Message);
+        Assert.Null(DaemonOptions.FromVariables(new Hashtable()).BootstrapServers); // live mode (LiveModeTests)
         var good = new Hashtable { ["KAFKA_BOOTSTRAP_SERVERS"] = "127.0.0.1:9092" };
         Assert.Equal("127.0.0.1:9092", DaemonOptions.FromVariables(good).BootstrapServers);
         Assert.Equal(4, DaemonOptions.FromVariables(good).InputTopics.Count);

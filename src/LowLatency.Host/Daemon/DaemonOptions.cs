@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Net;
+using LowLatency.Connectors.Binance;
 using LowLatency.Engine;
 using LowLatency.Host.Replay;
 using LowLatency.Kafka.Sink;
@@ -20,7 +21,13 @@ public sealed record DaemonOptions
     /// <summary>Every variable the daemon reads: name, default, meaning.</summary>
     public static readonly IReadOnlyList<(string Name, string Default, string Meaning)> Variables =
     [
-        ("KAFKA_BOOTSTRAP_SERVERS", "(none)", "Kafka brokers, host:port[,...]; REDPANDA_BROKERS is read when this is unset. Required for `run`."),
+        ("KAFKA_BOOTSTRAP_SERVERS", "(none)", "Kafka brokers, host:port[,...]; REDPANDA_BROKERS is read when this is unset. Unset: `run` ingests Binance live over WebSocket (BINANCE_*) into the file sink."),
+        ("BINANCE_WS_URL", "wss://stream.binance.com:9443", "Live mode: Binance's WebSocket base URL (combined streams at /stream)."),
+        ("BINANCE_STREAMS", DefaultStreams, "Live mode: streams, comma-separated; more than 1,024 are split over connections."),
+        ("WS_REDUNDANCY", "2", "Live mode: connections per group of streams, deduplicated by id, so a dropped one loses nothing while its twin is up."),
+        ("PING_INTERVAL_SECONDS", "20", "Live mode: the client's keep-alive ping interval."),
+        ("RECONNECT_MAX_DELAY_SECONDS", "30", "Live mode: longest wait between reconnect attempts (exponential backoff with jitter)."),
+        ("WS_CONNECTION_TIMEOUT", "10", "Live mode: seconds to open a connection."),
         ("KAFKA_GROUP_ID", "lowlatency", "Consumer group: instances in one group split the partitions."),
         ("TOPIC_RAW_TRADES", "raw_trades", "Binance JSON trades (raw or combined-stream wrapper); empty to skip."),
         ("TOPIC_RAW_KLINES", "raw_klines", "Binance JSON klines; empty to skip."),
@@ -56,11 +63,17 @@ public sealed record DaemonOptions
     private static readonly TimeSpan[] s_defaultIntervals =
         [TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromHours(1)];
 
-    public required string BootstrapServers { get; init; }
+    public string? BootstrapServers { get; init; }
+
+    /// <summary>
+    /// The Binance WebSocket source of live mode (the daemon without Kafka: no <see cref="BootstrapServers"/>); null when
+    /// Kafka is the source.
+    /// </summary>
+    public BinanceStreamOptions? Live { get; init; }
 
     public string GroupId { get; init; } = "lowlatency";
 
-    public required IReadOnlyDictionary<string, FrameFormat> InputTopics { get; init; }
+    public IReadOnlyDictionary<string, FrameFormat> InputTopics { get; init; } = new Dictionary<string, FrameFormat>();
 
     public string? AssetSchemaLocation { get; init; }
 
@@ -125,8 +138,7 @@ public sealed record DaemonOptions
         var bootstrap = Get("KAFKA_BOOTSTRAP_SERVERS") is { Length: > 0 } k ? k : Get("REDPANDA_BROKERS");
         if (string.IsNullOrWhiteSpace(bootstrap))
         {
-            throw new FormatException("KAFKA_BOOTSTRAP_SERVERS: not set (nor REDPANDA_BROKERS). `lowlatency run` consumes Kafka; " +
-                "the Binance WebSocket source that runs without Kafka comes with issue 5. To try the engine without servers: `lowlatency replay`.");
+            bootstrap = null; // live mode: Binance over WebSocket
         }
 
         var topics = new Dictionary<string, FrameFormat>(StringComparer.Ordinal);
@@ -152,7 +164,7 @@ public sealed record DaemonOptions
             }
         }
 
-        if (topics.Count == 0)
+        if (topics.Count == 0 && bootstrap is not null)
         {
             throw new FormatException("TOPIC_RAW_TRADES, TOPIC_RAW_KLINES, TOPIC_RAW_TICKERS, ASSET_PRICES_TOPIC, DEBEZIUM_TOPICS: all empty, nothing to consume.");
         }
@@ -192,6 +204,7 @@ public sealed record DaemonOptions
         return new DaemonOptions
         {
             BootstrapServers = bootstrap,
+            Live = bootstrap is null ? LiveFrom(Text, Int) : null,
             GroupId = Text("KAFKA_GROUP_ID", "lowlatency"),
             InputTopics = topics,
             AssetSchemaLocation = schemaLocation,
@@ -229,6 +242,53 @@ public sealed record DaemonOptions
     }
 
     /// <summary>The three AVRO_SCHEMA_ID_* variables: all set (Confluent framing) or none (bare Avro), and only with Avro.</summary>
+    /// <summary>The streams of the original Binance→Kafka connector.</summary>
+    public const string DefaultStreams = "btcusdt@trade,ethusdt@trade,bnbusdt@trade,btcusdt@kline_1m,ethusdt@kline_1m,btcusdt@ticker";
+
+    private static BinanceStreamOptions LiveFrom(Func<string, string, string> text, Func<string, int, int, int> integer)
+    {
+        var url = text("BINANCE_WS_URL", "wss://stream.binance.com:9443");
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("ws" or "wss"))
+        {
+            throw new FormatException($"BINANCE_WS_URL: '{url}' is not a ws:// or wss:// URL.");
+        }
+
+        IReadOnlyList<string> streams;
+        try
+        {
+            streams = BinanceStreamOptions.ParseStreams(text("BINANCE_STREAMS", DefaultStreams));
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException($"BINANCE_STREAMS: {e.Message}", e);
+        }
+
+        if (streams.Count == 0)
+        {
+            throw new FormatException("BINANCE_STREAMS: empty, nothing to ingest.");
+        }
+
+        var options = new BinanceStreamOptions
+        {
+            Url = uri,
+            Streams = streams,
+            Redundancy = integer("WS_REDUNDANCY", 2, 1),
+            KeepAliveInterval = TimeSpan.FromSeconds(integer("PING_INTERVAL_SECONDS", 20, 1)),
+            ReconnectMaxDelay = TimeSpan.FromSeconds(integer("RECONNECT_MAX_DELAY_SECONDS", 30, 1)),
+            ConnectTimeout = TimeSpan.FromSeconds(integer("WS_CONNECTION_TIMEOUT", 10, 1)),
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException($"BINANCE_STREAMS, WS_*: {e.Message}", e);
+        }
+
+        return options;
+    }
+
     private static OutputSchemaIds? OutputSchemaIdsFrom(Func<string, string?, string?> optional, OutputEncoding encoding)
     {
         string[] names = ["AVRO_SCHEMA_ID_CANDLES", "AVRO_SCHEMA_ID_ALERTS", "AVRO_SCHEMA_ID_TICKERS"];

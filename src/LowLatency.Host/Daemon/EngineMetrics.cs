@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using LowLatency.Connectors.Binance;
 using LowLatency.Engine;
 using LowLatency.Kafka.Sink;
 using LowLatency.Kafka.Source;
@@ -22,12 +23,52 @@ public sealed class EngineMetrics : IDisposable
 {
     private readonly Meter _meter;
 
-    /// <summary>Creates the instruments over <paramref name="source"/>, <paramref name="pipeline"/> and <paramref name="sink"/>.</summary>
+    /// <summary>Creates the instruments over a Kafka-fed daemon: <paramref name="source"/>, <paramref name="pipeline"/> and <paramref name="sink"/>.</summary>
     public EngineMetrics(KafkaSource source, MarketDataPipeline pipeline, KafkaSink sink)
+        : this(pipeline)
+    {
+        AddKafka(source, sink);
+    }
+
+    /// <summary>Creates the instruments over a live daemon: the Binance WebSocket client's <paramref name="live"/> counters and <paramref name="pipeline"/>.</summary>
+    public EngineMetrics(BinanceStreamCounters live, MarketDataPipeline pipeline)
+        : this(pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(live);
+        _meter.CreateObservableCounter("lowlatency.binance.frames_received", () => live.FramesReceived, "{frame}", "Frames received over every connection (twins' copies included).");
+        _meter.CreateObservableCounter("lowlatency.binance.frames_delivered", () => live.Delivered, "{frame}", "Frames delivered to the pipeline, each once.");
+        _meter.CreateObservableCounter("lowlatency.binance.duplicates", () => live.Duplicates, "{frame}", "Copies dropped: the twin connection's, or the overlap of a rotation.");
+        _meter.CreateObservableCounter("lowlatency.binance.gaps", () => live.Gaps, "{gap}", "Id jumps the exchange left (missing trades, aggregate trades or depth updates).");
+        _meter.CreateObservableCounter("lowlatency.binance.missing_ids", () => live.MissingIds, "{id}", "Ids missing in those gaps.");
+        _meter.CreateObservableCounter("lowlatency.binance.malformed", () => live.Malformed, "{frame}", "Frames that were not a recognisable combined-stream message.");
+        _meter.CreateObservableCounter("lowlatency.binance.oversized", () => live.Oversized, "{frame}", "Frames above the size limit, skipped without buffering.");
+        _meter.CreateObservableCounter("lowlatency.binance.reconnects", () => live.Reconnects, "{connection}", "Connections opened again after a drop.");
+        _meter.CreateObservableCounter("lowlatency.binance.rotations", () => live.Rotations, "{connection}", "Connections replaced before the 24 h limit.");
+        _meter.CreateObservableCounter("lowlatency.binance.server_shutdowns", () => live.ServerShutdowns, "{event}", "serverShutdown events received.");
+        _meter.CreateObservableGauge("lowlatency.binance.connections", () => live.OpenConnections, "{connection}", "Connections open now.");
+    }
+
+    private EngineMetrics(MarketDataPipeline pipeline)
     {
         _meter = new Meter(new MeterOptions("LowLatency") { Scope = this });
         Exporter = new PrometheusExporter(meter => meter.Name.StartsWith("LowLatency", StringComparison.Ordinal) && (meter.Scope is null || ReferenceEquals(meter.Scope, this)));
+        _meter.CreateObservableCounter("lowlatency.pipeline.rejected", () => Rejected(pipeline), "{message}", "Frames the decoders rejected, by status and reason.");
+        _meter.CreateObservableGauge("lowlatency.pipeline.input_ring.usage", () => pipeline.InputOccupancy, "1", "How full the input ring is.");
+        _meter.CreateObservableGauge("lowlatency.pipeline.output_ring.usage", () => pipeline.OutputOccupancy, "1", "How full the output ring is.");
+        _meter.CreateObservableCounter("lowlatency.aggregation.candles_closed", () => SumShards(pipeline, static (c, _) => c.CandlesClosed), "{candle}", "Candles closed.");
+        _meter.CreateObservableCounter("lowlatency.aggregation.alerts", () => SumShards(pipeline, static (c, _) => c.Alerts), "{alert}", "Alerts raised.");
+        _meter.CreateObservableCounter("lowlatency.aggregation.too_late_trades", () => SumShards(pipeline, static (c, _) => c.TooLateTrades), "{trade}", "Trades too late for their candle.");
+        _meter.CreateObservableCounter("lowlatency.aggregation.trade_id_gaps", () => SumShards(pipeline, TradeIdGaps), "{gap}", "Gaps in the trade ids of a symbol.");
+        Exporter.AddHistogram(
+            "lowlatency.pipeline.ingest_to_aggregated.duration",
+            "s",
+            "Source took the frame to its shard finished the event (1 event in 8 sampled).",
+            () => pipeline.Shards.Select(s => s.Handler.Counters.IngestToAggregatedNs),
+            toUnit: 1e-9);
+    }
 
+    private void AddKafka(KafkaSource source, KafkaSink sink)
+    {
         _meter.CreateObservableCounter("lowlatency.kafka.source.messages", () => ByTopic(source, source.MessagesOf), "{message}", "Messages consumed, by topic.");
         _meter.CreateObservableGauge("lowlatency.kafka.source.lag", () => ByTopic(source, source.LagOf), "{message}", "Consumer lag (high watermark - position) over the assigned partitions, by topic.");
         _meter.CreateObservableCounter("lowlatency.kafka.source.dead_lettered", () => source.DeadLettered, "{message}", "Rejected messages sent to the dead-letter topic.");
@@ -38,22 +79,9 @@ public sealed class EngineMetrics : IDisposable
         _meter.CreateObservableGauge("lowlatency.kafka.source.paused", () => source.IsPaused ? 1 : 0, "{partition_set}", "1 while the partitions are paused.");
         _meter.CreateObservableCounter("lowlatency.kafka.source.commits", () => source.Commits, "{commit}", "Completed commit marks whose offsets were stored.");
         _meter.CreateObservableGauge("lowlatency.kafka.source.assigned_partitions", () => source.AssignedPartitions, "{partition}", "Partitions assigned to this consumer.");
-        _meter.CreateObservableCounter("lowlatency.pipeline.rejected", () => Rejected(pipeline), "{message}", "Frames the decoders rejected, by status and reason.");
-        _meter.CreateObservableGauge("lowlatency.pipeline.input_ring.usage", () => pipeline.InputOccupancy, "1", "How full the input ring is.");
-        _meter.CreateObservableGauge("lowlatency.pipeline.output_ring.usage", () => pipeline.OutputOccupancy, "1", "How full the output ring is.");
-        _meter.CreateObservableCounter("lowlatency.aggregation.candles_closed", () => SumShards(pipeline, static (c, _) => c.CandlesClosed), "{candle}", "Candles closed.");
-        _meter.CreateObservableCounter("lowlatency.aggregation.alerts", () => SumShards(pipeline, static (c, _) => c.Alerts), "{alert}", "Alerts raised.");
-        _meter.CreateObservableCounter("lowlatency.aggregation.too_late_trades", () => SumShards(pipeline, static (c, _) => c.TooLateTrades), "{trade}", "Trades too late for their candle.");
-        _meter.CreateObservableCounter("lowlatency.aggregation.trade_id_gaps", () => SumShards(pipeline, TradeIdGaps), "{gap}", "Gaps in the trade ids of a symbol.");
         _meter.CreateObservableCounter("lowlatency.kafka.sink.produced", () => sink.Produced, "{message}", "Output messages handed to the producer.");
         _meter.CreateObservableCounter("lowlatency.kafka.sink.delivered", () => sink.Delivered, "{message}", "Output messages the brokers acknowledged.");
         _meter.CreateObservableCounter("lowlatency.kafka.sink.failed", () => sink.Failed, "{message}", "Output messages whose delivery failed for good.");
-        Exporter.AddHistogram(
-            "lowlatency.pipeline.ingest_to_aggregated.duration",
-            "s",
-            "Source took the frame to its shard finished the event (1 event in 8 sampled).",
-            () => pipeline.Shards.Select(s => s.Handler.Counters.IngestToAggregatedNs),
-            toUnit: 1e-9);
     }
 
     /// <summary>The exporter that serves these instruments (<c>/metrics</c>).</summary>

@@ -29,6 +29,12 @@ public static partial class RunCommand
     /// <param name="httpStarted">Called with the bound address of the health and metrics endpoints once they listen.</param>
     public static int Run(DaemonOptions options, ILoggerFactory loggers, CancellationToken stop = default, Action<Uri>? httpStarted = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.BootstrapServers is not { } bootstrap)
+        {
+            return RunLive(options, options.Live ?? new Connectors.Binance.BinanceStreamOptions(), loggers, stop, httpStarted);
+        }
+
         var log = loggers.CreateLogger("lowlatency");
         using var signals = new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, signals.Token);
@@ -52,7 +58,7 @@ public static partial class RunCommand
         using var kafkaSink = new KafkaSink(
             new KafkaSinkOptions
             {
-                BootstrapServers = options.BootstrapServers,
+                BootstrapServers = bootstrap,
                 CandlesTopic = options.CandlesTopic,
                 AlertsTopic = options.AlertsTopic,
                 TickersTopic = options.TickersTopic,
@@ -78,7 +84,7 @@ public static partial class RunCommand
         using var source = new KafkaSource(
             new KafkaSourceOptions
             {
-                BootstrapServers = options.BootstrapServers,
+                BootstrapServers = bootstrap,
                 GroupId = options.GroupId,
                 Topics = options.InputTopics,
                 CommitInterval = options.CommitInterval,
@@ -89,7 +95,7 @@ public static partial class RunCommand
             loggers.CreateLogger<KafkaSource>());
 
         pipeline.Start();
-        LogStarted(log, options.BootstrapServers, string.Join(", ", options.InputTopics.Select(t => $"{t.Key} ({t.Value})")), options.GroupId, options.Shards);
+        LogStarted(log, bootstrap, string.Join(", ", options.InputTopics.Select(t => $"{t.Key} ({t.Value})")), options.GroupId, options.Shards);
 
         Exception? failure = null;
         var sourceThread = new Thread(() =>
