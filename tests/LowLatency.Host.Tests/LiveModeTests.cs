@@ -47,7 +47,13 @@ public sealed class LiveModeTests : IDisposable
         Assert.Equal(["solusdt@aggTrade", "solusdt@bookTicker"], custom.Streams);
         Assert.Equal((1, 5.0, 7.0, 3.0), (custom.Redundancy, custom.KeepAliveInterval.TotalSeconds, custom.ReconnectMaxDelay.TotalSeconds, custom.ConnectTimeout.TotalSeconds));
 
-        foreach (var (name, value) in new[] { ("BINANCE_WS_URL", "http://x"), ("BINANCE_STREAMS", " , "), ("WS_REDUNDANCY", "0"), ("PING_INTERVAL_SECONDS", "x") })
+        var connector = DaemonOptions.FromVariables(new Hashtable { ["LOWLATENCY_ROLE"] = "connector", ["KAFKA_BOOTSTRAP_SERVERS"] = "b:1", ["TOPIC_RAW_TRADES"] = "t" });
+        Assert.Equal((DaemonRole.Connector, "b:1", "t"), (connector.Role, connector.BootstrapServers, connector.RawTopics.Trades));
+        Assert.NotNull(connector.Live); // the connector reads Binance even though Kafka is configured
+        Assert.Contains("KAFKA_BOOTSTRAP_SERVERS", Assert.Throws<FormatException>(() => DaemonOptions.FromVariables(new Hashtable { ["LOWLATENCY_ROLE"] = "connector" })).Message);
+        Assert.Null(DaemonOptions.FromVariables(new Hashtable { ["KAFKA_BOOTSTRAP_SERVERS"] = "b:1" }).Live); // the engine reads Kafka
+
+        foreach (var (name, value) in new[] { ("LOWLATENCY_ROLE", "both"), ("BINANCE_WS_URL", "http://x"), ("BINANCE_STREAMS", " , "), ("WS_REDUNDANCY", "0"), ("PING_INTERVAL_SECONDS", "x") })
         {
             Assert.Contains(name, Assert.Throws<FormatException>(() => DaemonOptions.FromVariables(new Hashtable { [name] = value })).Message);
         }

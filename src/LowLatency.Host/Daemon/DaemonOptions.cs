@@ -22,6 +22,7 @@ public sealed record DaemonOptions
     public static readonly IReadOnlyList<(string Name, string Default, string Meaning)> Variables =
     [
         ("KAFKA_BOOTSTRAP_SERVERS", "(none)", "Kafka brokers, host:port[,...]; REDPANDA_BROKERS is read when this is unset. Unset: `run` ingests Binance live over WebSocket (BINANCE_*) into the file sink."),
+        ("LOWLATENCY_ROLE", "engine", "engine: aggregate (from Kafka, or live without it); connector: Binance over WebSocket to the raw topics (TOPIC_RAW_*), nothing else."),
         ("BINANCE_WS_URL", "wss://stream.binance.com:9443", "Live mode: Binance's WebSocket base URL (combined streams at /stream)."),
         ("BINANCE_STREAMS", DefaultStreams, "Live mode: streams, comma-separated; more than 1,024 are split over connections."),
         ("WS_REDUNDANCY", "2", "Live mode: connections per group of streams, deduplicated by id, so a dropped one loses nothing while its twin is up."),
@@ -70,6 +71,12 @@ public sealed record DaemonOptions
     /// Kafka is the source.
     /// </summary>
     public BinanceStreamOptions? Live { get; init; }
+
+    /// <summary>What the daemon does (<c>LOWLATENCY_ROLE</c>). Default <see cref="DaemonRole.Engine"/>.</summary>
+    public DaemonRole Role { get; init; } = DaemonRole.Engine;
+
+    /// <summary>Raw topics of the connector role: trades, klines, tickers (<c>TOPIC_RAW_*</c>; defaults raw_trades, raw_klines, raw_tickers).</summary>
+    public (string Trades, string Klines, string Tickers) RawTopics { get; init; } = ("raw_trades", "raw_klines", "raw_tickers");
 
     public string GroupId { get; init; } = "lowlatency";
 
@@ -141,6 +148,17 @@ public sealed record DaemonOptions
             bootstrap = null; // live mode: Binance over WebSocket
         }
 
+        var role = Text("LOWLATENCY_ROLE", "engine") switch
+        {
+            "engine" => DaemonRole.Engine,
+            "connector" => DaemonRole.Connector,
+            var other => throw new FormatException($"LOWLATENCY_ROLE: '{other}' is not engine or connector."),
+        };
+        if (role == DaemonRole.Connector && bootstrap is null)
+        {
+            throw new FormatException("KAFKA_BOOTSTRAP_SERVERS: not set (nor REDPANDA_BROKERS); the connector role produces to Kafka.");
+        }
+
         var topics = new Dictionary<string, FrameFormat>(StringComparer.Ordinal);
         foreach (var (name, fallback, format) in new[]
         {
@@ -204,7 +222,9 @@ public sealed record DaemonOptions
         return new DaemonOptions
         {
             BootstrapServers = bootstrap,
-            Live = bootstrap is null ? LiveFrom(Text, Int) : null,
+            Live = bootstrap is null || role == DaemonRole.Connector ? LiveFrom(Text, Int) : null,
+            Role = role,
+            RawTopics = (Text("TOPIC_RAW_TRADES", "raw_trades"), Text("TOPIC_RAW_KLINES", "raw_klines"), Text("TOPIC_RAW_TICKERS", "raw_tickers")),
             GroupId = Text("KAFKA_GROUP_ID", "lowlatency"),
             InputTopics = topics,
             AssetSchemaLocation = schemaLocation,
@@ -334,4 +354,14 @@ public sealed record DaemonOptions
             throw new FormatException($"{name}: {e.Message}", e);
         }
     }
+}
+
+/// <summary>What <c>lowlatency run</c> does.</summary>
+public enum DaemonRole
+{
+    /// <summary>Aggregates: consumes Kafka (or Binance live when no Kafka is configured) into candles, tickers and alerts.</summary>
+    Engine,
+
+    /// <summary>The seed pipeline's Binance→Kafka connector: WebSocket frames produced to the raw topics, keyed by symbol.</summary>
+    Connector,
 }

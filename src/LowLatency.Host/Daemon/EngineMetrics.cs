@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using LowLatency.Connectors.Binance;
 using LowLatency.Engine;
+using LowLatency.Kafka.Connector;
 using LowLatency.Kafka.Sink;
 using LowLatency.Kafka.Source;
 using LowLatency.Telemetry.Prometheus;
@@ -25,14 +26,35 @@ public sealed class EngineMetrics : IDisposable
 
     /// <summary>Creates the instruments over a Kafka-fed daemon: <paramref name="source"/>, <paramref name="pipeline"/> and <paramref name="sink"/>.</summary>
     public EngineMetrics(KafkaSource source, MarketDataPipeline pipeline, KafkaSink sink)
-        : this(pipeline)
+        : this()
     {
+        AddPipeline(pipeline);
         AddKafka(source, sink);
     }
 
     /// <summary>Creates the instruments over a live daemon: the Binance WebSocket client's <paramref name="live"/> counters and <paramref name="pipeline"/>.</summary>
     public EngineMetrics(BinanceStreamCounters live, MarketDataPipeline pipeline)
-        : this(pipeline)
+        : this()
+    {
+        AddPipeline(pipeline);
+        AddBinance(live);
+    }
+
+    /// <summary>Creates the instruments of the connector role: the Binance client's <paramref name="live"/> counters and the <paramref name="producer"/>.</summary>
+    public EngineMetrics(BinanceStreamCounters live, RawTopicProducer producer)
+        : this()
+    {
+        ArgumentNullException.ThrowIfNull(producer);
+        AddBinance(live);
+        _meter.CreateObservableCounter("lowlatency.connector.produced", () => producer.Produced, "{frame}", "Frames handed to the producer.");
+        _meter.CreateObservableCounter("lowlatency.connector.delivered", () => producer.Delivered, "{frame}", "Frames the brokers acknowledged.");
+        _meter.CreateObservableCounter("lowlatency.connector.failed", () => producer.Failed, "{frame}", "Frames whose delivery failed for good.");
+        _meter.CreateObservableCounter("lowlatency.connector.unrouted", () => producer.Unrouted, "{frame}", "Frames of streams no raw topic takes (depth).");
+        _meter.CreateObservableCounter("lowlatency.connector.buffer_full_waits", () => producer.Waits, "{wait}", "Times the socket readers waited because the producer's buffer was full.");
+        _meter.CreateObservableGauge("lowlatency.connector.in_flight", () => producer.InFlight, "{frame}", "Frames buffered, not yet acknowledged.");
+    }
+
+    private void AddBinance(BinanceStreamCounters live)
     {
         ArgumentNullException.ThrowIfNull(live);
         _meter.CreateObservableCounter("lowlatency.binance.frames_received", () => live.FramesReceived, "{frame}", "Frames received over every connection (twins' copies included).");
@@ -48,11 +70,14 @@ public sealed class EngineMetrics : IDisposable
         _meter.CreateObservableGauge("lowlatency.binance.connections", () => live.OpenConnections, "{connection}", "Connections open now.");
     }
 
-    private EngineMetrics(MarketDataPipeline pipeline)
+    private EngineMetrics()
     {
         _meter = new Meter(new MeterOptions("LowLatency") { Scope = this });
         Exporter = new PrometheusExporter(meter => meter.Name.StartsWith("LowLatency", StringComparison.Ordinal) && (meter.Scope is null || ReferenceEquals(meter.Scope, this)));
-        _meter.CreateObservableCounter("lowlatency.pipeline.rejected", () => Rejected(pipeline), "{message}", "Frames the decoders rejected, by status and reason.");
+    }
+
+    private void AddPipeline(MarketDataPipeline pipeline)
+    {        _meter.CreateObservableCounter("lowlatency.pipeline.rejected", () => Rejected(pipeline), "{message}", "Frames the decoders rejected, by status and reason.");
         _meter.CreateObservableGauge("lowlatency.pipeline.input_ring.usage", () => pipeline.InputOccupancy, "1", "How full the input ring is.");
         _meter.CreateObservableGauge("lowlatency.pipeline.output_ring.usage", () => pipeline.OutputOccupancy, "1", "How full the output ring is.");
         _meter.CreateObservableCounter("lowlatency.aggregation.candles_closed", () => SumShards(pipeline, static (c, _) => c.CandlesClosed), "{candle}", "Candles closed.");

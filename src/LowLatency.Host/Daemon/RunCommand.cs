@@ -30,6 +30,11 @@ public static partial class RunCommand
     public static int Run(DaemonOptions options, ILoggerFactory loggers, CancellationToken stop = default, Action<Uri>? httpStarted = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.Role == DaemonRole.Connector)
+        {
+            return RunConnector(options, options.Live ?? new Connectors.Binance.BinanceStreamOptions(), loggers, stop, httpStarted);
+        }
+
         if (options.BootstrapServers is not { } bootstrap)
         {
             return RunLive(options, options.Live ?? new Connectors.Binance.BinanceStreamOptions(), loggers, stop, httpStarted);
