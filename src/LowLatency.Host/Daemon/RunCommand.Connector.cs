@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using LowLatency.Connectors.Binance;
 using LowLatency.Kafka.Connector;
 using Microsoft.Extensions.Logging;
@@ -18,10 +17,7 @@ public static partial class RunCommand
     private static int RunConnector(DaemonOptions options, BinanceStreamOptions live, ILoggerFactory loggers, CancellationToken stop, Action<Uri>? httpStarted)
     {
         var log = loggers.CreateLogger("lowlatency");
-        using var signals = new CancellationTokenSource();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, signals.Token);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var linked = StopSignals.Register(stop, signal => LogSignal(log, signal));
 
         using var producer = new RawTopicProducer(
             new RawTopicProducerOptions
@@ -41,13 +37,7 @@ public static partial class RunCommand
         LogConnectorStarted(log, live.Url, live.Streams.Count, options.BootstrapServers, options.RawTopics.Trades, options.RawTopics.Klines, options.RawTopics.Tickers);
 
         using var metrics = new EngineMetrics(client.Counters, producer);
-        using var http = options.HttpListen is null ? null
-            : HealthEndpoint.Start(options.HttpListen, metrics.Exporter, () => ConnectorComponents(client, producer), loggers);
-        if (http is not null)
-        {
-            LogHttp(log, http.Address);
-            httpStarted?.Invoke(http.Address);
-        }
+        using var http = StartHttp(options, metrics, () => ConnectorComponents(client, producer), loggers, log, httpStarted);
 
         client.Start();
         var started = Stopwatch.GetTimestamp();
@@ -61,13 +51,6 @@ public static partial class RunCommand
         var flushed = producer.Flush(s_connectorFlushTimeout);
         LogConnectorStopped(log, producer.Produced, Stopwatch.GetElapsedTime(started).TotalSeconds, producer.Delivered, producer.Failed, flushed);
         return flushed && producer.Failed == 0 ? 0 : 1;
-
-        void Stop(PosixSignalContext context)
-        {
-            context.Cancel = true; // we exit ourselves, after flushing
-            LogSignal(log, context.Signal);
-            signals.Cancel();
-        }
     }
 
     private static Dictionary<string, ComponentHealth> ConnectorComponents(BinanceStreamClient<KafkaFrameHandler> client, RawTopicProducer producer) => new(StringComparer.Ordinal)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using LowLatency.Aggregation;
 using LowLatency.Connectors.Binance;
 using LowLatency.Engine;
@@ -21,10 +20,7 @@ public static partial class RunCommand
     private static int RunLive(DaemonOptions options, BinanceStreamOptions live, ILoggerFactory loggers, CancellationToken stop, Action<Uri>? httpStarted)
     {
         var log = loggers.CreateLogger("lowlatency");
-        using var signals = new CancellationTokenSource();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, signals.Token);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var linked = StopSignals.Register(stop, signal => LogSignal(log, signal));
 
         var symbols = new SymbolTable(options.SymbolCapacity);
         using var pipeline = new MarketDataPipeline(symbols, new MarketDataPipelineOptions
@@ -46,13 +42,7 @@ public static partial class RunCommand
         LogLiveStarted(log, live.Url, live.Streams.Count, live.Redundancy, options.Shards);
 
         using var metrics = new EngineMetrics(client.Counters, pipeline);
-        using var http = options.HttpListen is null ? null
-            : HealthEndpoint.Start(options.HttpListen, metrics.Exporter, () => LiveComponents(client, pipeline, files, filesThread), loggers);
-        if (http is not null)
-        {
-            LogHttp(log, http.Address);
-            httpStarted?.Invoke(http.Address);
-        }
+        using var http = StartHttp(options, metrics, () => LiveComponents(client, pipeline, files, filesThread), loggers, log, httpStarted);
 
         client.Start();
         var started = Stopwatch.GetTimestamp();
@@ -69,13 +59,6 @@ public static partial class RunCommand
         var drained = pipeline.Complete(TimeSpan.FromSeconds(30));
         LogLiveStopped(log, client.Counters.Delivered, Stopwatch.GetElapsedTime(started).TotalSeconds, pipeline.Failures, client.Counters.Gaps, drained);
         return drained ? 0 : 1;
-
-        void Stop(PosixSignalContext context)
-        {
-            context.Cancel = true; // we exit ourselves, after draining
-            LogSignal(log, context.Signal);
-            signals.Cancel();
-        }
     }
 
     private static Dictionary<string, ComponentHealth> LiveComponents(

@@ -41,10 +41,7 @@ public static partial class RunCommand
         }
 
         var log = loggers.CreateLogger("lowlatency");
-        using var signals = new CancellationTokenSource();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, signals.Token);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var linked = StopSignals.Register(stop, signal => LogSignal(log, signal));
 
         var symbols = new SymbolTable(options.SymbolCapacity);
         var durableSinks = options.OutputDirectory is null ? 1 : 2;
@@ -122,13 +119,7 @@ public static partial class RunCommand
         // Declared after the source, so disposed before it: no scrape reads a disposed source. Started before the source
         // thread, so that a port already in use fails the start before anything is consumed.
         using var metrics = new EngineMetrics(source, pipeline, kafkaSink);
-        using var http = options.HttpListen is null ? null
-            : HealthEndpoint.Start(options.HttpListen, metrics.Exporter, () => Components(source, sourceThread, pipeline, kafkaSink, kafkaSinkThread, files, filesThread), loggers);
-        if (http is not null)
-        {
-            LogHttp(log, http.Address);
-            httpStarted?.Invoke(http.Address);
-        }
+        using var http = StartHttp(options, metrics, () => Components(source, sourceThread, pipeline, kafkaSink, kafkaSinkThread, files, filesThread), loggers, log, httpStarted);
 
         sourceThread.Start();
 
@@ -150,13 +141,6 @@ public static partial class RunCommand
 
         LogStopped(log, source.Messages, Stopwatch.GetElapsedTime(started).TotalSeconds, source.Rejected, source.DeadLettered, source.Commits, kafkaSink.Delivered, drained);
         return drained ? 0 : 1;
-
-        void Stop(PosixSignalContext context)
-        {
-            context.Cancel = true; // we exit ourselves, after draining
-            LogSignal(log, context.Signal);
-            signals.Cancel();
-        }
     }
 
     /// <summary>The command: options from the environment, console logging; exit 2 on a configuration error.</summary>
@@ -239,6 +223,21 @@ public static partial class RunCommand
     [LoggerMessage(Level = LogLevel.Information, Message = "{Messages} messages ({Rate:F0}/s), {Rejected} rejected, {Commits} commits, {Pauses} pauses, {Delivered} outputs delivered, input ring {Occupancy:P0} full")]
     private static partial void LogProgress(ILogger log, long messages, double rate, long rejected, long commits, long pauses, long delivered, double occupancy);
 
+    /// <summary>Starts <c>/health</c> and <c>/metrics</c> where <see cref="DaemonOptions.HttpListen"/> says (null: none), and logs where.</summary>
+    private static HealthEndpoint? StartHttp(
+        DaemonOptions options, EngineMetrics metrics, Func<IReadOnlyDictionary<string, ComponentHealth>> components, ILoggerFactory loggers, ILogger log, Action<Uri>? httpStarted)
+    {
+        if (options.HttpListen is null)
+        {
+            return null;
+        }
+
+        var http = HealthEndpoint.Start(options.HttpListen, metrics.Exporter, components, loggers);
+        LogHttp(log, http.Address);
+        httpStarted?.Invoke(http.Address);
+        return http;
+    }
+
     [LoggerMessage(Level = LogLevel.Information, Message = "health and metrics on {Address} (/health, /health/live, /health/ready, /metrics)")]
     private static partial void LogHttp(ILogger log, Uri address);
 
@@ -250,4 +249,47 @@ public static partial class RunCommand
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "the Kafka source failed")]
     private static partial void LogFailed(ILogger log, Exception exception);
+}
+
+/// <summary>
+/// The daemon's stop request: the caller's token, SIGTERM or SIGINT, as one token. A signal is taken over (the process
+/// does not die from it): the daemon drains and exits by itself.
+/// </summary>
+internal sealed class StopSignals : IDisposable
+{
+    private readonly CancellationTokenSource _signals = new();
+    private readonly CancellationTokenSource _linked;
+    private readonly PosixSignalRegistration _sigterm;
+    private readonly PosixSignalRegistration _sigint;
+    private readonly Action<PosixSignal> _onSignal;
+
+    private StopSignals(CancellationToken stop, Action<PosixSignal> onSignal)
+    {
+        _onSignal = onSignal;
+        _linked = CancellationTokenSource.CreateLinkedTokenSource(stop, _signals.Token);
+        _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+    }
+
+    /// <summary>Fires on the caller's token, SIGTERM or SIGINT.</summary>
+    public CancellationToken Token => _linked.Token;
+
+    /// <summary>Registers the signal handlers; <paramref name="onSignal"/> is told which signal came (to log it).</summary>
+    public static StopSignals Register(CancellationToken stop, Action<PosixSignal> onSignal) => new(stop, onSignal);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _sigint.Dispose();
+        _sigterm.Dispose();
+        _linked.Dispose();
+        _signals.Dispose();
+    }
+
+    private void Stop(PosixSignalContext context)
+    {
+        context.Cancel = true; // we exit ourselves, after draining
+        _onSignal(context.Signal);
+        _signals.Cancel();
+    }
 }

@@ -68,22 +68,8 @@ public sealed partial class RawTopicProducer : IDisposable
         _log = log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _onDelivery = OnDelivery;
         LibRdKafka.EnsureResolvable();
-        var config = new ProducerConfig
-        {
-            BootstrapServers = options.BootstrapServers,
-            Acks = options.Acks switch
-            {
-                "0" => Confluent.Kafka.Acks.None,
-                "1" => Confluent.Kafka.Acks.Leader,
-                "all" or "-1" => Confluent.Kafka.Acks.All,
-                _ => throw new ArgumentException($"acks must be 0, 1 or all, not '{options.Acks}'.", nameof(options)),
-            },
-            EnableIdempotence = options.Acks is "all" or "-1", // retries never duplicate or reorder a symbol's frames
-            BatchNumMessages = options.BatchSize,
-            LingerMs = options.BatchTimeoutMs,
-            QueueBufferingMaxMessages = options.MaxBufferedMessages,
-        };
-        config.Set("compression.type", options.Compression);
+        var config = ProducerSettings.Create(options.BootstrapServers, options.Acks, options.Compression, options.BatchSize, options.BatchTimeoutMs);
+        config.QueueBufferingMaxMessages = options.MaxBufferedMessages;
         _producer = new ProducerBuilder<byte[], byte[]>(config)
             .SetErrorHandler((_, error) => LogProducerError(error.Code, error.Reason))
             .Build();

@@ -108,21 +108,7 @@ public sealed partial class KafkaSink : IDisposable
         _log = log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _onDelivery = OnDelivery;
         LibRdKafka.EnsureResolvable();
-        var config = new ProducerConfig(new Dictionary<string, string>(options.Config))
-        {
-            BootstrapServers = options.BootstrapServers,
-            Acks = options.Acks switch
-            {
-                "0" => Confluent.Kafka.Acks.None,
-                "1" => Confluent.Kafka.Acks.Leader,
-                "all" or "-1" => Confluent.Kafka.Acks.All,
-                _ => throw new ArgumentException($"acks must be 0, 1 or all, not '{options.Acks}'.", nameof(options)),
-            },
-            EnableIdempotence = options.Acks is "all" or "-1", // no duplicates from the producer's own retries
-            BatchNumMessages = options.BatchSize,
-            LingerMs = options.BatchTimeoutMs,
-        };
-        config.Set("compression.type", options.Compression);
+        var config = ProducerSettings.Create(options.BootstrapServers, options.Acks, options.Compression, options.BatchSize, options.BatchTimeoutMs, options.Config);
         _producer = new ProducerBuilder<byte[], byte[]>(config)
             .SetErrorHandler((_, error) => LogProducerError(error.Code, error.Reason))
             .Build();
