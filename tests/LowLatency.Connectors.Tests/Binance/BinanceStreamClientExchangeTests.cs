@@ -15,7 +15,7 @@ namespace LowLatency.Connectors.Tests.Binance;
 /// </summary>
 public sealed class BinanceStreamClientExchangeTests(ITestOutputHelper output)
 {
-    private const string BtcTrades = "btcusdt@trade";
+    internal const string BtcTrades = "btcusdt@trade";
 
     [DataFact]
     public async Task Receive_RecordingThroughDropsAndRotations_EveryFrameOnceInOrderPerStream()
@@ -166,34 +166,6 @@ public sealed class BinanceStreamClientExchangeTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Receive_FrameAboveMaxFrameBytes_CountedNotBufferedAndNothingLostOnTheTwin()
-    {
-        var feed = TradeFeed(count: 4_000, spacing: TimeSpan.FromMilliseconds(1));
-        await using var exchange = await ExchangeServer.StartAsync(new ExchangeServerOptions { Feed = feed, StartPaused = true });
-        var handler = new FrameLog();
-        await using var client = new BinanceStreamClient<FrameLog>(
-            Options(exchange, [BtcTrades]) with { Redundancy = 2, MaxFrameBytes = 256 * 1024 }, handler, new TestLogger(output));
-        client.Start();
-        Poll.Until(() => SubscribedConnections(exchange, 1) == 2, "both lines subscribed");
-        exchange.Play();
-        Poll.Until(() => handler.Count >= 500, "streaming");
-
-        // 64 MiB in 64 KiB fragments, on one line: were it buffered whole, the process would allocate at least that.
-        const long size = 64L * 1024 * 1024;
-        var before = GC.GetTotalAllocatedBytes(precise: true);
-        await exchange.Connections[0].SendOversizedAsync(size);
-        Poll.Until(() => client.Counters.Oversized == 1, "the oversized frame counted", null, () => Describe(client, handler));
-        var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-        Assert.True(allocated < size / 4, $"{allocated:N0} bytes allocated while a {size:N0}-byte frame was received");
-
-        await exchange.PlaybackCompleted.WaitAsync(TimeSpan.FromSeconds(30));
-        Poll.Until(() => handler.Count == 4_000, "every trade delivered", null, () => Describe(client, handler));
-        Assert.Equal(Range(1, 4_000), handler.TradeIds(BtcTrades));
-        Assert.Empty(handler.Gaps);
-        Assert.Equal(0, client.Counters.Malformed);
-    }
-
-    [Fact]
     public async Task Receive_MalformedFrames_CountedByReasonAndNeverFatal()
     {
         var feed = TradeFeed(count: 4_000, spacing: TimeSpan.FromMilliseconds(1));
@@ -228,7 +200,7 @@ public sealed class BinanceStreamClientExchangeTests(ITestOutputHelper output)
     }
 
     /// <summary>Test defaults: the exchange's URL, supervision every 20 ms, quick reconnects.</summary>
-    private static BinanceStreamOptions Options(ExchangeServer exchange, IReadOnlyList<string> streams) => new()
+    internal static BinanceStreamOptions Options(ExchangeServer exchange, IReadOnlyList<string> streams) => new()
     {
         Url = exchange.BaseUri,
         Streams = streams,
@@ -238,10 +210,10 @@ public sealed class BinanceStreamClientExchangeTests(ITestOutputHelper output)
         ReplacementTimeout = TimeSpan.FromSeconds(10),
     };
 
-    private static int SubscribedConnections(ExchangeServer exchange, int streams) => exchange.Connections.Count(c => c.Close is null && c.Streams.Count == streams);
+    internal static int SubscribedConnections(ExchangeServer exchange, int streams) => exchange.Connections.Count(c => c.Close is null && c.Streams.Count == streams);
 
     /// <summary>Trades 1..count of btcusdt@trade, <paramref name="spacing"/> apart on the feed's clock.</summary>
-    private static ExchangeFeed TradeFeed(int count, TimeSpan spacing) =>
+    internal static ExchangeFeed TradeFeed(int count, TimeSpan spacing) =>
         ExchangeFeed.FromFrames(Enumerable.Range(1, count).Select(id =>
             new FeedFrame(id * (long)spacing.TotalNanoseconds, BtcTrades, TradeData(id))));
 
@@ -263,7 +235,7 @@ public sealed class BinanceStreamClientExchangeTests(ITestOutputHelper output)
         return expected;
     }
 
-    private static List<long> Range(long first, long last)
+    internal static List<long> Range(long first, long last)
     {
         var ids = new List<long>();
         for (var id = first; id <= last; id++)
@@ -274,12 +246,48 @@ public sealed class BinanceStreamClientExchangeTests(ITestOutputHelper output)
         return ids;
     }
 
-    private static string Describe(BinanceStreamClient<FrameLog> client, FrameLog handler)
+    internal static string Describe(BinanceStreamClient<FrameLog> client, FrameLog handler)
     {
         var c = client.Counters;
         return $"delivered {c.Delivered} (handler {handler.Count}), duplicates {c.Duplicates}, held back {c.HeldBack}, gaps {c.Gaps} ({c.MissingIds} ids), " +
                $"malformed {c.Malformed}, oversized {c.Oversized}, reconnects {c.Reconnects}, rotations {c.Rotations}, shutdown replacements {c.ShutdownReplacements}\n" +
                string.Join('\n', client.GetConnections());
+    }
+}
+
+/// <summary>
+/// An oversized frame against the local exchange, measured by the whole process's allocations: in the collection that
+/// runs alone, so no other test's allocations count.
+/// </summary>
+[Collection(nameof(ProcessAllocationCollection))]
+public sealed class BinanceStreamClientOversizedFrameTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Receive_FrameAboveMaxFrameBytes_CountedNotBufferedAndNothingLostOnTheTwin()
+    {
+        var feed = BinanceStreamClientExchangeTests.TradeFeed(count: 4_000, spacing: TimeSpan.FromMilliseconds(1));
+        await using var exchange = await ExchangeServer.StartAsync(new ExchangeServerOptions { Feed = feed, StartPaused = true });
+        var handler = new FrameLog();
+        await using var client = new BinanceStreamClient<FrameLog>(
+            BinanceStreamClientExchangeTests.Options(exchange, [BinanceStreamClientExchangeTests.BtcTrades]) with { Redundancy = 2, MaxFrameBytes = 256 * 1024 }, handler, new TestLogger(output));
+        client.Start();
+        Poll.Until(() => BinanceStreamClientExchangeTests.SubscribedConnections(exchange, 1) == 2, "both lines subscribed");
+        exchange.Play();
+        Poll.Until(() => handler.Count >= 500, "streaming");
+
+        // 64 MiB in 64 KiB fragments, on one line: were it buffered whole, the process would allocate at least that.
+        const long size = 64L * 1024 * 1024;
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        await exchange.Connections[0].SendOversizedAsync(size);
+        Poll.Until(() => client.Counters.Oversized == 1, "the oversized frame counted", null, () => BinanceStreamClientExchangeTests.Describe(client, handler));
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        Assert.True(allocated < size / 4, $"{allocated:N0} bytes allocated while a {size:N0}-byte frame was received");
+
+        await exchange.PlaybackCompleted.WaitAsync(TimeSpan.FromSeconds(30));
+        Poll.Until(() => handler.Count == 4_000, "every trade delivered", null, () => BinanceStreamClientExchangeTests.Describe(client, handler));
+        Assert.Equal(BinanceStreamClientExchangeTests.Range(1, 4_000), handler.TradeIds(BinanceStreamClientExchangeTests.BtcTrades));
+        Assert.Empty(handler.Gaps);
+        Assert.Equal(0, client.Counters.Malformed);
     }
 }
 
