@@ -65,6 +65,7 @@ public sealed class BinanceStreamClientExchangeTests(ITestOutputHelper output)
         Assert.True(client.Counters.Rotations >= 2, $"only {client.Counters.Rotations} rotations");
         Assert.True(client.Counters.Reconnects >= 3);
         Assert.Equal(0, client.Counters.Malformed);
+        Assert.DoesNotContain(exchange.Connections, c => c.Close?.Reason == CloseReason.MaxAge); // rotation came first
     }
 
     [Theory]
@@ -137,6 +138,36 @@ public sealed class BinanceStreamClientExchangeTests(ITestOutputHelper output)
         Assert.Equal((1L, 1L, 0L), (client.Counters.ServerShutdowns, client.Counters.ShutdownReplacements, client.Counters.Reconnects));
         Assert.Equal(2, exchange.Connections.Count);
         Assert.Equal(CloseReason.ClientClosed, doomed.Close!.Reason); // closed by the client once the replacement flowed, before the grace ran out
+    }
+
+    [Fact]
+    public async Task Receive_RotatedConnectionLagging_KeptUntilItCaughtUpWithItsReplacementNothingLost()
+    {
+        // One line whose first connection is throttled to a quarter of the feed's rate, so it falls behind the live
+        // timeline. Its replacement starts at the present: the old connection must stay until it has delivered the frames
+        // in between (unthrottled half a second after the replacement opened; the hold-off is long enough for that).
+        var feed = TradeFeed(count: 4_000, spacing: TimeSpan.FromMilliseconds(1));
+        await using var exchange = await ExchangeServer.StartAsync(new ExchangeServerOptions { Feed = feed, StartPaused = true });
+        var handler = new FrameLog();
+        await using var client = new BinanceStreamClient<FrameLog>(
+            Options(exchange, [BtcTrades]) with { Redundancy = 1, RotateAfter = TimeSpan.FromSeconds(1.5), GapHoldOff = TimeSpan.FromSeconds(10) },
+            handler,
+            new TestLogger(output));
+        client.Start();
+        Poll.Until(() => SubscribedConnections(exchange, 1) == 1, "subscribed");
+        var lagging = exchange.Connections[0];
+        lagging.Throttle(60_000);
+        exchange.Play();
+
+        Poll.Until(() => exchange.Connections.Count >= 2 && exchange.Connections[1].Streams.Count == 1, "the replacement subscribed", null, () => Describe(client, handler));
+        await Task.Delay(500); // the replacement flows while the old connection still lags: not a wait for a result
+        lagging.Throttle(0);
+        Poll.Until(() => lagging.Close is not null, "the lagging connection rotated out", null, () => Describe(client, handler));
+        await exchange.PlaybackCompleted.WaitAsync(TimeSpan.FromSeconds(30));
+        Poll.Until(() => handler.Count + client.Counters.MissingIds >= 4_000, "every trade delivered or reported missing", null, () => Describe(client, handler));
+        Assert.Empty(handler.Gaps);
+        Assert.Equal(Range(1, 4_000), handler.TradeIds(BtcTrades));
+        Assert.Equal(CloseReason.ClientClosed, lagging.Close!.Reason);
     }
 
     [Fact]
