@@ -366,6 +366,15 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
     /// <summary>A connection's receive loop ended: the supervisor retires it and decides what follows.</summary>
     internal void OnEnded() => Wake();
 
+    /// <summary>Whether everything the connection has received is delivered (see <c>StreamArbiter.IsCaughtUp</c>).</summary>
+    private bool IsCaughtUp(BinanceConnection<THandler> connection)
+    {
+        lock (_delivery)
+        {
+            return _arbiter.IsCaughtUp(connection.Group, connection.Position);
+        }
+    }
+
     internal void OnKeepAliveTimeout() => Interlocked.Increment(ref Counters.KeepAliveTimeoutsField);
 
     internal void OnControlSent() => Interlocked.Increment(ref Counters.ControlMessagesSentField);
@@ -488,7 +497,7 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
 
         if (line.Replacement is { State: BinanceConnectionState.Open } candidate && line.Current is { } old && old != candidate)
         {
-            var ready = candidate.IsReady;
+            var ready = candidate.IsReady && IsCaughtUp(candidate);
             var deadline = candidate.OpenedNs + ToNs(_options.ReplacementTimeout);
             if (ready || nowNs >= deadline || old.IsClosed)
             {

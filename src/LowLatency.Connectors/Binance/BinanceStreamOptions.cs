@@ -105,7 +105,8 @@ public sealed record BinanceStreamOptions
 
     /// <summary>
     /// How long the old connection stays open after its replacement (rotation, serverShutdown) connected when the
-    /// replacement has not yet delivered data with all its subscriptions confirmed. Default 30 s.
+    /// replacement has not yet delivered data with all its subscriptions confirmed, or the old one has not yet delivered
+    /// the frames queued before the point where the replacement started (it lags). Default 30 s.
     /// </summary>
     public TimeSpan ReplacementTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -306,6 +306,34 @@ internal sealed partial class StreamArbiter
         }
     }
 
+    /// <summary>
+    /// Whether every frame the connection at the position has received is delivered (by it or another): no stream of
+    /// the group has an id it saw beyond the last one delivered, held back for a twin that lags. A replacement is swapped
+    /// in only then, because it started at the live present: the connection it replaces may still have frames queued
+    /// before that point, and closing it earlier would lose them. Under the delivery lock; O(streams), rotations only.
+    /// </summary>
+    public bool IsCaughtUp(int group, int position)
+    {
+        var slot = SlotOf(group, position);
+        var epoch = slot < _slotEpoch.Length ? _slotEpoch[slot] : 0;
+        if (epoch == 0)
+        {
+            return true;
+        }
+
+        var count = _streams.Count;
+        for (var s = 0; s < count; s++)
+        {
+            var seenIndex = (s * _positions) + position;
+            if (_active[s] && _group[s] == group && _seenEpoch[seenIndex] == epoch && _last[s] != NoSequence && _seen[seenIndex] > _last[s])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Frames the connection at the position delivered first (any thread; a moment stale).</summary>
     public long DeliveredBy(int group, int position)
     {

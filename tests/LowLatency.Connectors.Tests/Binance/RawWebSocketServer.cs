@@ -8,10 +8,10 @@ using System.Text;
 namespace LowLatency.Connectors.Tests.Binance;
 
 /// <summary>
-/// A throwaway WebSocket server on 127.0.0.1 for the client's smoke tests, until the local Binance exchange
-/// (tests/LowLatency.LocalExchange) replaces it. Real TCP and a real RFC 6455 handshake; frames are written by hand so
-/// a test can fragment them, ping, and kill a connection without a close. It knows nothing of Binance: tests decide
-/// what to send.
+/// A bare WebSocket server on 127.0.0.1, kept for the one test the local Binance exchange cannot serve: the allocation
+/// test (<see cref="BinanceStreamClientAllocationTests"/>), which needs a server that writes pre-encoded frames and so
+/// allocates nothing per frame itself (the exchange's Kestrel pipelines do). Every other socket test of the client runs
+/// against the exchange. Real TCP and a real RFC 6455 handshake; it knows nothing of Binance.
 /// </summary>
 internal sealed class RawWebSocketServer : IDisposable
 {
