@@ -53,7 +53,7 @@ public sealed class LiveModeTests : IDisposable
         Assert.Contains("KAFKA_BOOTSTRAP_SERVERS", Assert.Throws<FormatException>(() => DaemonOptions.FromVariables(new Hashtable { ["LOWLATENCY_ROLE"] = "connector" })).Message);
         Assert.Null(DaemonOptions.FromVariables(new Hashtable { ["KAFKA_BOOTSTRAP_SERVERS"] = "b:1" }).Live); // the engine reads Kafka
 
-        foreach (var (name, value) in new[] { ("LOWLATENCY_ROLE", "both"), ("BINANCE_WS_URL", "http://x"), ("BINANCE_STREAMS", " , "), ("WS_REDUNDANCY", "0"), ("PING_INTERVAL_SECONDS", "x") })
+        foreach (var (name, value) in new[] { ("LOWLATENCY_ROLE", "both"), ("BINANCE_WS_URL", "http://x"), ("WS_REDUNDANCY", "5"), ("BINANCE_STREAMS", " , "), ("WS_REDUNDANCY", "0"), ("PING_INTERVAL_SECONDS", "x") })
         {
             Assert.Contains(name, Assert.Throws<FormatException>(() => DaemonOptions.FromVariables(new Hashtable { [name] = value })).Message);
         }

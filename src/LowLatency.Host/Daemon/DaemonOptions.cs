@@ -25,7 +25,7 @@ public sealed record DaemonOptions
         ("LOWLATENCY_ROLE", "engine", "engine: aggregate (from Kafka, or live without it); connector: Binance over WebSocket to the raw topics (TOPIC_RAW_*), nothing else."),
         ("BINANCE_WS_URL", "wss://stream.binance.com:9443", "Live mode: Binance's WebSocket base URL (combined streams at /stream)."),
         ("BINANCE_STREAMS", DefaultStreams, "Live mode: streams, comma-separated; more than 1,024 are split over connections."),
-        ("WS_REDUNDANCY", "2", "Live mode: connections per group of streams, deduplicated by id, so a dropped one loses nothing while its twin is up."),
+        ("WS_REDUNDANCY", "2", "Live mode: connections per group of streams, deduplicated by id, so a dropped one loses nothing while its twin is up; 1 to 4."),
         ("PING_INTERVAL_SECONDS", "20", "Live mode: the client's keep-alive ping interval."),
         ("RECONNECT_MAX_DELAY_SECONDS", "30", "Live mode: longest wait between reconnect attempts (exponential backoff with jitter)."),
         ("WS_CONNECTION_TIMEOUT", "10", "Live mode: seconds to open a connection."),
@@ -261,7 +261,9 @@ public sealed record DaemonOptions
         };
     }
 
-    /// <summary>The three AVRO_SCHEMA_ID_* variables: all set (Confluent framing) or none (bare Avro), and only with Avro.</summary>
+    /// <summary>Most connections per stream group in live mode (<c>WS_REDUNDANCY</c>): Binance limits connections per IP.</summary>
+    public const int MaxRedundancy = 4;
+
     /// <summary>The streams of the original Binance→Kafka connector.</summary>
     public const string DefaultStreams = "btcusdt@trade,ethusdt@trade,bnbusdt@trade,btcusdt@kline_1m,ethusdt@kline_1m,btcusdt@ticker";
 
@@ -288,11 +290,17 @@ public sealed record DaemonOptions
             throw new FormatException("BINANCE_STREAMS: empty, nothing to ingest.");
         }
 
+        var redundancy = integer("WS_REDUNDANCY", 2, 1);
+        if (redundancy > MaxRedundancy)
+        {
+            throw new FormatException($"WS_REDUNDANCY: {redundancy} is more than {MaxRedundancy} (each is a connection per stream group; Binance limits connections per IP).");
+        }
+
         var options = new BinanceStreamOptions
         {
             Url = uri,
             Streams = streams,
-            Redundancy = integer("WS_REDUNDANCY", 2, 1),
+            Redundancy = redundancy,
             KeepAliveInterval = TimeSpan.FromSeconds(integer("PING_INTERVAL_SECONDS", 20, 1)),
             ReconnectMaxDelay = TimeSpan.FromSeconds(integer("RECONNECT_MAX_DELAY_SECONDS", 30, 1)),
             ConnectTimeout = TimeSpan.FromSeconds(integer("WS_CONNECTION_TIMEOUT", 10, 1)),
@@ -303,12 +311,13 @@ public sealed record DaemonOptions
         }
         catch (ArgumentException e)
         {
-            throw new FormatException($"BINANCE_STREAMS, WS_*: {e.Message}", e);
+            throw new FormatException($"BINANCE_STREAMS, WS_REDUNDANCY, PING_INTERVAL_SECONDS, RECONNECT_MAX_DELAY_SECONDS, WS_CONNECTION_TIMEOUT: {e.Message}", e);
         }
 
         return options;
     }
 
+    /// <summary>The three AVRO_SCHEMA_ID_* variables: all set (Confluent framing) or none (bare Avro), and only with Avro.</summary>
     private static OutputSchemaIds? OutputSchemaIdsFrom(Func<string, string?, string?> optional, OutputEncoding encoding)
     {
         string[] names = ["AVRO_SCHEMA_ID_CANDLES", "AVRO_SCHEMA_ID_ALERTS", "AVRO_SCHEMA_ID_TICKERS"];
