@@ -75,7 +75,8 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
         _options = options;
         _handler = handler;
         _log = logger ?? NullLogger.Instance;
-        _arbiter = new StreamArbiter(options.StreamCapacity, options.Redundancy, ToNs(options.GapHoldOff));
+        _arbiter = new StreamArbiter(
+            options.StreamCapacity, options.Redundancy, ToNs(options.GapHoldOff), options.HoldBackFrames, options.HoldBackBytes, options.MaxFrameBytes);
         _supervisionNs = ToNs(options.SupervisionInterval);
         Counters = new BinanceStreamCounters(_arbiter, ConnectionTotals);
         foreach (var streams in BinanceStreamPlan.Partition(BinanceStreamPlan.NormalizeStreams(options.Streams), options.MaxStreamsPerConnection))
@@ -232,6 +233,9 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
                 Retire(connection);
             }
 
+            // Nothing can fill a hole any more: what the lines received and held back is delivered, gaps reported.
+            ReleaseDueHolds(WallClock.UnixNanoseconds());
+
             foreach (var group in _groups)
             {
                 foreach (var line in group.Lines)
@@ -275,7 +279,7 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
         Exception? failure = null;
         lock (_delivery)
         {
-            verdict = _arbiter.Decide(in facts, connection.Group, connection.Position, receiveTimeNs, out var gap);
+            verdict = _arbiter.Decide(in facts, frame, connection.Group, connection.Position, receiveTimeNs, out var gap);
             if (verdict <= Verdict.DeliverAfterGap)
             {
                 try
@@ -292,6 +296,15 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
                     Counters.HandlerFailuresField++;
                     failure = e;
                 }
+
+                if (_arbiter.HasHeld(facts.StreamId))
+                {
+                    failure ??= ReleaseHeld(facts.StreamId, force: false, receiveTimeNs); // what this frame unblocked
+                }
+            }
+            else if (verdict == Verdict.Release)
+            {
+                failure = ReleaseHeld(facts.StreamId, force: true, receiveTimeNs);
             }
         }
 
@@ -299,6 +312,73 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
         {
             AfterDelivery(connection, verdict, in facts, frame, failure);
         }
+    }
+
+    /// <summary>
+    /// Delivers the held-back frames of <paramref name="streamId"/> that are due: those that continue its sequence, or
+    /// with <paramref name="force"/> all of them, each gap reported first. Under the delivery lock; returns the first
+    /// handler failure (counted), if any.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Exception? ReleaseHeld(int streamId, bool force, long nowNs)
+    {
+        Exception? failure = null;
+        while (_arbiter.TryTakeHeld(streamId, force, nowNs, out var held))
+        {
+            try
+            {
+                if (held.HasGap)
+                {
+                    _handler.OnGap(in held.Gap);
+                }
+
+                _handler.OnFrame(held.Frame, held.ReceiveTimeNs);
+            }
+            catch (Exception e)
+            {
+                Counters.HandlerFailuresField++;
+                failure ??= e;
+            }
+            finally
+            {
+                _arbiter.Recycle(ref held);
+            }
+        }
+
+        return failure;
+    }
+
+    /// <summary>
+    /// Releases every hold that must end now: its hole waited the hold-off, or the twin it waited for closed (see
+    /// <c>StreamArbiter.NextDueHold</c>). The supervisor's pass, and the end of <see cref="StopAsync"/>. Returns the
+    /// next hold-off deadline (ns), or <see cref="long.MaxValue"/>.
+    /// </summary>
+    private long ReleaseDueHolds(long nowNs)
+    {
+        if (_arbiter.HeldFrames == 0)
+        {
+            return long.MaxValue;
+        }
+
+        Exception? failure = null;
+        long deadline;
+        lock (_delivery)
+        {
+            int stream;
+            while ((stream = _arbiter.NextDueHold(nowNs)) >= 0)
+            {
+                failure ??= ReleaseHeld(stream, force: true, nowNs);
+            }
+
+            deadline = _arbiter.NextHoldDeadline();
+        }
+
+        if (failure is not null)
+        {
+            BinanceStreamLog.HandlerFailed(_log, failure);
+        }
+
+        return deadline;
     }
 
     /// <summary>Counts a binary message (Binance sends text): dropped.</summary>
@@ -388,10 +468,14 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
             var waitNs = _supervisionNs;
             try
             {
+                var nowNs = WallClock.UnixNanoseconds();
                 lock (_state)
                 {
-                    waitNs = DoWork(WallClock.UnixNanoseconds());
+                    waitNs = DoWork(nowNs);
                 }
+
+                // Outside the state lock: a handler blocked on a full ring must not stall snapshots of the connections.
+                waitNs = Math.Min(waitNs, Math.Max(0, ReleaseDueHolds(nowNs) - nowNs));
             }
             catch (Exception e)
             {

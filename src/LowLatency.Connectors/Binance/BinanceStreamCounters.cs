@@ -39,8 +39,17 @@ public sealed class BinanceStreamCounters
     /// <summary>Data frames dropped because another connection delivered them first (most found so without the lock).</summary>
     public long Duplicates => _arbiter.Duplicates + _connections().EarlyDuplicates;
 
-    /// <summary>Data frames dropped because they would have left a hole that a live twin was still filling.</summary>
+    /// <summary>Data frames that would have left a hole a live twin was still filling: kept in the reorder buffer meanwhile.</summary>
     public long HeldBack => _arbiter.HeldBack;
+
+    /// <summary>Frames waiting in the reorder buffer now (a gauge).</summary>
+    public int HeldNow => _arbiter.HeldFrames;
+
+    /// <summary>Held-back frames delivered later, once their hole was filled or reported.</summary>
+    public long ReleasedHeld => _arbiter.ReleasedHeld;
+
+    /// <summary>Holes reported at once because the reorder buffer was full.</summary>
+    public long HoldOverflows => _arbiter.HoldOverflows;
 
     /// <summary>Holes in a stream's ids that no connection filled (each reported once through <see cref="IBinanceFrameHandler.OnGap"/>).</summary>
     public long Gaps => _arbiter.Gaps;

@@ -114,10 +114,24 @@ public sealed record BinanceStreamOptions
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// How long a hole in a stream's ids may wait for a live twin that is behind to fill it before it is reported as a
-    /// gap (see <c>StreamArbiter</c>). Default 500 ms; twins normally differ by well under a millisecond.
+    /// How long frames that arrived ahead of a live twin wait for it to deliver what lies before them, while it makes no
+    /// progress on the stream, before the hole is reported as a gap (see <c>StreamArbiter</c>). Default 5 s. Twins
+    /// normally differ by well under a millisecond and a hold ends as soon as the twin catches up, so this bounds only
+    /// the double fault of a connection joining ahead of a twin that then stalls. It is long because a twin that looks
+    /// stalled may only be starved of CPU (a shared machine can pause a receive loop for a second or more), and
+    /// reporting the hole then loses the frames the twin was about to deliver. The frames wait in a bounded buffer
+    /// (<see cref="HoldBackFrames"/>, <see cref="HoldBackBytes"/>).
     /// </summary>
-    public TimeSpan GapHoldOff { get; init; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan GapHoldOff { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The most frames kept, over all streams, while they wait for a lagging twin to fill the hole below them (the
+    /// arbiter's reorder buffer). Default 16,384. A hole that does not fit is reported at once: memory stays bounded.
+    /// </summary>
+    public int HoldBackFrames { get; init; } = 16_384;
+
+    /// <summary>The most bytes the reorder buffer keeps (see <see cref="HoldBackFrames"/>). Default 16 MiB.</summary>
+    public long HoldBackBytes { get; init; } = 16L << 20;
 
     /// <summary>
     /// The largest frame accepted, in bytes. Default 4 MiB (the largest Binance stream frames, all-market ticker arrays,
@@ -218,6 +232,11 @@ public sealed record BinanceStreamOptions
         if (KeepAliveInterval < TimeSpan.Zero || (KeepAliveTimeout < TimeSpan.Zero && KeepAliveTimeout != Timeout.InfiniteTimeSpan) || GapHoldOff < TimeSpan.Zero)
         {
             throw new ArgumentException($"{nameof(KeepAliveInterval)}, {nameof(KeepAliveTimeout)} and {nameof(GapHoldOff)} may not be negative.");
+        }
+
+        if (HoldBackFrames < 0 || HoldBackBytes < 0)
+        {
+            throw new ArgumentException($"{nameof(HoldBackFrames)} ({HoldBackFrames}) and {nameof(HoldBackBytes)} ({HoldBackBytes}) may not be negative.");
         }
 
         if (ReconnectMaxDelay < ReconnectInitialDelay)

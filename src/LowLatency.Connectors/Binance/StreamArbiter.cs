@@ -48,8 +48,18 @@ internal enum Verdict : byte
     /// <summary>Delivered already (by the twin that was ahead): drop.</summary>
     Duplicate,
 
-    /// <summary>Would leave a hole that a live twin, still behind, is about to fill: drop it from this connection.</summary>
+    /// <summary>
+    /// Would leave a hole that a live twin, still behind, is about to fill: kept in the reorder buffer and delivered
+    /// (<see cref="StreamArbiter.TryTakeHeld"/>) once the hole is filled or reported.
+    /// </summary>
     HeldBack,
+
+    /// <summary>
+    /// The hole below this frame is given up (hold-off over, no twin below it, or the reorder buffer full) while
+    /// earlier frames of the stream are held: the frame joined them, and the caller releases them all in order with
+    /// <see cref="StreamArbiter.TryTakeHeld"/> (force), gaps reported.
+    /// </summary>
+    Release,
 
     /// <summary>A stream no longer subscribed (frames still in flight after UNSUBSCRIBE): drop.</summary>
     Unsubscribed,
@@ -116,12 +126,14 @@ internal struct FrameFacts
 /// while the twin has delivered 497 and has 498 and 499 in flight. Delivering 500 would report 498–499 as missing and
 /// then drop the twin's copies as duplicates, losing them. So a frame that would leave a hole is held back (dropped
 /// from this connection) while another live connection of the same stream group has already received the stream and
-/// is still below the hole's end: it will fill the hole, and this connection's copies of the later frames arrive again
-/// from the twin. If nothing is delivered for the stream for <c>gapHoldOffNs</c> the hole is taken as real. The cost
-/// is latency, never data: until the joining connection has caught up (or in a burst where the faster connection is two
-/// or more ids ahead) the slower one delivers. The same rule covers rotation and start-up. A held-back frame is
-/// dropped, not kept: should the twin that was to fill the hole die before it has, the hole is reported (and left to
-/// the REST backfill) although this connection had some of its frames. A small reorder buffer would close that window.
+/// is still below the hole's end: it will fill the hole. Held-back frames are kept, in id order, in a bounded reorder
+/// buffer (StreamArbiter.Hold.cs) and delivered as soon as the twin has filled the hole. If the hole is not filled
+/// within <c>gapHoldOffNs</c>, or the twin it waits for closes, or the buffer is full, the hole is taken as real:
+/// reported as a gap, then the held frames are delivered. The cost is latency, never data: a frame waits at most the
+/// hold-off for a lagging twin, and only when the lines disagree (a connection rejoining ahead of its twin, a burst in
+/// which the faster one is two or more ids ahead). The same rule covers rotation and start-up. Kinds whose ids are not
+/// consecutive cannot show a hole, so for them a connection that has not joined the stream's flow yet (a new one)
+/// holds its frames while a live twin is below them, and joins once the twin has reached them (see DecideJoin).
 /// </para>
 /// <para>
 /// Threads: <see cref="Inspect"/> is pure apart from the lock-free stream lookup (<see cref="SymbolTable"/>), so each
@@ -162,6 +174,10 @@ internal sealed partial class StreamArbiter
     private readonly long[] _seen;
     private readonly int[] _seenEpoch;
 
+    // Per stream id × position, for kinds whose ids are not consecutive: the epoch of the connection there once it has
+    // joined the stream's flow (its twin has reached the point where it started, see DecideJoin).
+    private readonly int[] _joinedEpoch;
+
     // Per group × position: the epoch of the connection there, 0 while none is live; frames it won.
     private int[] _slotEpoch = new int[16];
     private long[] _slotDelivered = new long[16];
@@ -184,7 +200,10 @@ internal sealed partial class StreamArbiter
     /// <param name="streamCapacity">The most streams ever registered (ids are never reused).</param>
     /// <param name="redundancy">Lines per stream group; each has two positions.</param>
     /// <param name="gapHoldOffNs">How long a hole may wait for a live twin to fill it, in ns.</param>
-    public StreamArbiter(int streamCapacity, int redundancy, long gapHoldOffNs)
+    /// <param name="maxHeldFrames">The most frames the reorder buffer holds for lagging twins.</param>
+    /// <param name="maxHeldBytes">The most bytes it holds.</param>
+    /// <param name="maxFrameBytes">The largest frame (sizes the buffer's pool).</param>
+    public StreamArbiter(int streamCapacity, int redundancy, long gapHoldOffNs, int maxHeldFrames = 16_384, long maxHeldBytes = 16L << 20, int maxFrameBytes = 4 << 20)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(streamCapacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(redundancy, 1);
@@ -200,6 +219,8 @@ internal sealed partial class StreamArbiter
         _symbols = new string[streamCapacity];
         _seen = new long[streamCapacity * _positions];
         _seenEpoch = new int[streamCapacity * _positions];
+        _joinedEpoch = new int[streamCapacity * _positions];
+        InitialiseHold(streamCapacity, maxHeldFrames, maxHeldBytes, maxFrameBytes);
     }
 
     /// <summary>Connection positions per group (two per line).</summary>
@@ -274,8 +295,9 @@ internal sealed partial class StreamArbiter
         {
             _last[id] = NoSequence;
             _lastMinor[id] = 0;
-            _holdSinceNs[id] = 0;
+            DiscardHeld(id);
             _seenEpoch.AsSpan(id * _positions, _positions).Clear();
+            _joinedEpoch.AsSpan(id * _positions, _positions).Clear();
         }
 
         _group[id] = group;
@@ -285,7 +307,11 @@ internal sealed partial class StreamArbiter
     }
 
     /// <summary>Marks a stream unsubscribed: its frames still in flight are dropped. Under the delivery lock.</summary>
-    public void Deactivate(int streamId) => _active[streamId] = false;
+    public void Deactivate(int streamId)
+    {
+        _active[streamId] = false;
+        DiscardHeld(streamId);
+    }
 
     /// <summary>A new connection takes position <paramref name="position"/> of <paramref name="group"/>. Under the delivery lock.</summary>
     public void OpenSlot(int group, int position)
@@ -349,7 +375,7 @@ internal sealed partial class StreamArbiter
     public Verdict Arbitrate(ReadOnlySpan<byte> frame, int group, int position, long receiveTimeNs, out StreamGap gap)
     {
         Inspect(frame, out var facts);
-        return Decide(in facts, group, position, receiveTimeNs, out gap);
+        return Decide(in facts, frame, group, position, receiveTimeNs, out gap);
     }
 
     /// <summary>
@@ -403,15 +429,23 @@ internal sealed partial class StreamArbiter
             Volatile.Write(ref _seenEpoch[seenIndex], epoch);
         }
 
+        if (epoch != 0 && _joinedEpoch[seenIndex] != epoch)
+        {
+            Volatile.Write(ref _joinedEpoch[seenIndex], epoch); // a copy of a delivered frame: this connection trails, so it has joined
+        }
+
         return true;
     }
 
     /// <summary>
     /// Decides what to do with an inspected frame received by the connection at (<paramref name="group"/>,
-    /// <paramref name="position"/>) and updates the stream's state. Under the delivery lock.
+    /// <paramref name="position"/>) and updates the stream's state. After delivering a <see cref="Verdict.Deliver"/> or
+    /// <see cref="Verdict.DeliverAfterGap"/> frame the caller releases what it unblocked (<see cref="HasHeld"/>,
+    /// <see cref="TryTakeHeld"/>); after <see cref="Verdict.Release"/> it releases the stream's held frames by force.
+    /// <paramref name="frame"/> is copied only when the frame is held back. Under the delivery lock.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Verdict Decide(in FrameFacts facts, int group, int position, long receiveTimeNs, out StreamGap gap)
+    public Verdict Decide(in FrameFacts facts, ReadOnlySpan<byte> frame, int group, int position, long receiveTimeNs, out StreamGap gap)
     {
         gap = default;
         var s = facts.StreamId;
@@ -445,7 +479,7 @@ internal sealed partial class StreamArbiter
 
                     if (facts.First > last + 1)
                     {
-                        return DecideHole(in facts, group, position, slot, receiveTimeNs, out gap);
+                        return DecideHole(in facts, frame, group, position, slot, receiveTimeNs, out gap);
                     }
                 }
 
@@ -455,17 +489,31 @@ internal sealed partial class StreamArbiter
                 if (last != NoSequence && facts.First <= last)
                 {
                     _duplicates++;
+                    _joinedEpoch[seenIndex] = epoch; // it trails its twin: whatever it has, the twin had first
                     return Verdict.Duplicate;
                 }
 
+                if (last != NoSequence && _joinedEpoch[seenIndex] != epoch)
+                {
+                    return DecideJoin(in facts, frame, group, position, slot, receiveTimeNs);
+                }
+
+                _joinedEpoch[seenIndex] = epoch;
                 break;
             default:
                 if (last != NoSequence && (facts.First < last || (facts.First == last && facts.Minor <= _lastMinor[s])))
                 {
                     _duplicates++;
+                    _joinedEpoch[seenIndex] = epoch;
                     return Verdict.Duplicate;
                 }
 
+                if (last != NoSequence && _joinedEpoch[seenIndex] != epoch)
+                {
+                    return DecideJoin(in facts, frame, group, position, slot, receiveTimeNs);
+                }
+
+                _joinedEpoch[seenIndex] = epoch;
                 break;
         }
 
@@ -487,45 +535,43 @@ internal sealed partial class StreamArbiter
         }
     }
 
-    /// <summary>A frame whose first id is beyond the last delivered + 1: hold it back for a live twin, or report the gap.</summary>
+    /// <summary>
+    /// A frame whose first id is beyond the last delivered + 1: hold it back while a live twin is below the hole, or
+    /// give the hole up and report it.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private Verdict DecideHole(in FrameFacts facts, int group, int position, int slot, long receiveTimeNs, out StreamGap gap)
+    private Verdict DecideHole(in FrameFacts facts, ReadOnlySpan<byte> frame, int group, int position, int slot, long receiveTimeNs, out StreamGap gap)
     {
+        gap = default;
         var s = facts.StreamId;
         var holeEnd = facts.First - 1;
         var holdSince = _holdSinceNs[s];
         var waitedEnough = holdSince != 0 && receiveTimeNs - holdSince >= _gapHoldOffNs;
-        if (!waitedEnough)
+        if (!waitedEnough && IsAnyTwinBelow(s, group, position, holeEnd))
         {
-            var baseSlot = SlotOf(group, 0);
-            for (var q = 0; q < _positions; q++)
+            if (Hold(in facts, frame, slot, receiveTimeNs, force: false))
             {
-                var twinSlot = baseSlot + q;
-                if (q == position || twinSlot >= _slotEpoch.Length)
+                if (holdSince == 0)
                 {
-                    continue;
+                    _holdSinceNs[s] = Math.Max(receiveTimeNs, 1);
                 }
 
-                var twinEpoch = _slotEpoch[twinSlot];
-                var seenIndex = (s * _positions) + q;
-                if (twinEpoch != 0 && _seenEpoch[seenIndex] == twinEpoch && _seen[seenIndex] < holeEnd)
-                {
-                    if (holdSince == 0)
-                    {
-                        _holdSinceNs[s] = Math.Max(receiveTimeNs, 1);
-                    }
-
-                    _heldBack++;
-                    gap = default;
-                    return Verdict.HeldBack;
-                }
+                _heldBack++;
+                return Verdict.HeldBack;
             }
+
+            _holdOverflows++; // bounded memory before waiting: the hole is reported now
         }
 
-        gap = new StreamGap(s, _streams.GetName(s), _symbols[s], facts.Kind, _last[s] + 1, holeEnd, receiveTimeNs);
-        _lastGap = gap;
-        _gaps++;
-        _missingIds += holeEnd - _last[s];
+        var head = _heldHead[s];
+        if (head != NoEntry && _heldEntries[head].First < facts.First)
+        {
+            // Earlier frames of the stream are held: they go first, with the gaps between them.
+            Hold(in facts, frame, slot, receiveTimeNs, force: true);
+            return Verdict.Release;
+        }
+
+        gap = ReportGap(s, facts.Kind, holeEnd, receiveTimeNs);
         Accept(in facts, slot);
         return Verdict.DeliverAfterGap;
     }

@@ -60,6 +60,9 @@ public sealed class EngineMetrics : IDisposable
         _meter.CreateObservableCounter("lowlatency.binance.frames_received", () => live.FramesReceived, "{frame}", "Frames received over every connection (twins' copies included).");
         _meter.CreateObservableCounter("lowlatency.binance.frames_delivered", () => live.Delivered, "{frame}", "Frames delivered to the pipeline, each once.");
         _meter.CreateObservableCounter("lowlatency.binance.duplicates", () => live.Duplicates, "{frame}", "Copies dropped: the twin connection's, or the overlap of a rotation.");
+        _meter.CreateObservableCounter("lowlatency.binance.held_back", () => live.HeldBack, "{frame}", "Frames that waited for a lagging twin connection to fill the hole below them.");
+        _meter.CreateObservableGauge("lowlatency.binance.held_now", () => live.HeldNow, "{frame}", "Frames waiting in the reorder buffer now.");
+        _meter.CreateObservableCounter("lowlatency.binance.hold_overflows", () => live.HoldOverflows, "{gap}", "Holes reported early because the reorder buffer was full.");
         _meter.CreateObservableCounter("lowlatency.binance.gaps", () => live.Gaps, "{gap}", "Id jumps the exchange left (missing trades, aggregate trades or depth updates).");
         _meter.CreateObservableCounter("lowlatency.binance.missing_ids", () => live.MissingIds, "{id}", "Ids missing in those gaps.");
         _meter.CreateObservableCounter("lowlatency.binance.malformed", () => live.Malformed, "{frame}", "Frames that were not a recognisable combined-stream message.");

@@ -29,4 +29,18 @@ internal static class Frames
         Utf8($"{{\"stream\":\"{symbol}@ticker\",\"data\":{{\"e\":\"24hrTicker\",\"E\":{eventTime},\"s\":\"{symbol.ToUpperInvariant()}\",\"p\":\"0.0015\",\"P\":\"250.00\",\"w\":\"0.0018\",\"x\":\"0.0009\",\"c\":\"0.0025\",\"Q\":\"10\",\"b\":\"0.0024\",\"B\":\"10\",\"a\":\"0.0026\",\"A\":\"100\",\"o\":\"0.0010\",\"h\":\"0.0025\",\"l\":\"0.0010\",\"v\":\"10000\",\"q\":\"18\",\"O\":0,\"C\":86400000,\"F\":0,\"L\":18150,\"n\":18151}}}}");
 
     public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+
+    /// <summary>A bookTicker frame's update id (<c>data.u</c>).</summary>
+    public static long UpdateId(byte[] frame)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(frame);
+        return document.RootElement.GetProperty("data").GetProperty("u").GetInt64();
+    }
+
+    /// <summary>A trade frame's id (<c>data.t</c>).</summary>
+    public static long TradeId(byte[] frame)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(frame);
+        return document.RootElement.GetProperty("data").GetProperty("t").GetInt64();
+    }
 }

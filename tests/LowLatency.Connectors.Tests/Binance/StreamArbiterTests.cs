@@ -266,60 +266,231 @@ public sealed class StreamArbiterTests
     public void Arbitrate_TwinRejoinsAhead_HeldBackUntilTheLaggingTwinFillsTheHoleNoGap()
     {
         var arbiter = Arbiter("btcusdt@trade");
-        var delivered = new List<long>();
+        var driver = new ArbiterDriver(arbiter);
         for (var id = 1; id <= 100; id++)
         {
-            Feed(arbiter, A, Frames.Trade(id), delivered, expectId: id);
+            Assert.Equal(Verdict.Deliver, driver.Offer(A, Frames.Trade(id)));
             if (id <= 97)
             {
-                Assert.Equal(Verdict.Duplicate, Arbitrate(arbiter, B, Frames.Trade(id)));
+                Assert.Equal(Verdict.Duplicate, driver.Offer(B, Frames.Trade(id)));
             }
         }
 
-        // B is three behind when A drops; A's line reconnects and its first frame is 105, ahead of everything.
+        // B is three behind when A drops; A's line reconnects and its first frames are 105 and 106, ahead of everything.
         arbiter.CloseSlot(0, A);
         arbiter.OpenSlot(0, A + 1);
-        Assert.Equal(Verdict.HeldBack, Arbitrate(arbiter, A + 1, Frames.Trade(105), nowNs: 1 * Ms));
+        Assert.Equal(Verdict.HeldBack, driver.Offer(A + 1, Frames.Trade(105), nowNs: 1 * Ms));
+        Assert.Equal(Verdict.HeldBack, driver.Offer(A + 1, Frames.Trade(106), nowNs: 1 * Ms));
+        Assert.Equal((2, 2L), (arbiter.HeldFrames, arbiter.HeldBack));
         for (var id = 98; id <= 100; id++)
         {
-            Assert.Equal(Verdict.Duplicate, Arbitrate(arbiter, B, Frames.Trade(id), nowNs: 2 * Ms)); // A delivered them before it dropped
+            Assert.Equal(Verdict.Duplicate, driver.Offer(B, Frames.Trade(id), nowNs: 2 * Ms)); // A delivered them before it dropped
         }
 
-        for (var id = 101; id <= 105; id++)
+        for (var id = 101; id <= 104; id++)
         {
-            Feed(arbiter, B, Frames.Trade(id), delivered, expectId: id, nowNs: 2 * Ms);
+            Assert.Equal(Verdict.Deliver, driver.Offer(B, Frames.Trade(id), nowNs: 2 * Ms));
         }
 
-        Assert.Equal(Verdict.Deliver, Arbitrate(arbiter, A + 1, Frames.Trade(106), nowNs: 3 * Ms)); // caught up: A leads again
-        Assert.Equal(Verdict.Duplicate, Arbitrate(arbiter, B, Frames.Trade(106), nowNs: 3 * Ms));
-        Assert.Equal(Enumerable.Range(1, 105).Select(i => (long)i), delivered);
-        Assert.Equal(0, arbiter.Gaps);
-        Assert.Equal(1, arbiter.HeldBack);
+        // 104 filled the hole: A's held 105 and 106 followed it at once, and B's own copies are duplicates.
+        Assert.Equal(Range(1, 106), driver.TradeIds());
+        Assert.Equal(Verdict.Duplicate, driver.Offer(B, Frames.Trade(105), nowNs: 3 * Ms));
+        Assert.Equal(Verdict.Deliver, driver.Offer(A + 1, Frames.Trade(107), nowNs: 3 * Ms)); // A leads again
+        Assert.Equal(Verdict.Duplicate, driver.Offer(B, Frames.Trade(106), nowNs: 3 * Ms));
+        Assert.Equal(Range(1, 107), driver.TradeIds());
+        Assert.Empty(driver.Gaps);
+        Assert.Equal((0, 0L, 2L), (arbiter.HeldFrames, arbiter.HeldBytes, arbiter.ReleasedHeld));
     }
 
     [Fact]
-    public void Arbitrate_HeldBackButTwinStalls_GapAfterHoldOffCoversEverythingNotDelivered()
+    public void Arbitrate_HeldBackButTwinStalls_AfterHoldOffTheGapIsOnlyWhatNoLineReceived()
     {
         var arbiter = Arbiter("btcusdt@trade");
+        var driver = new ArbiterDriver(arbiter);
         for (var id = 1; id <= 100; id++)
         {
-            Assert.Equal(Verdict.Deliver, Arbitrate(arbiter, A, Frames.Trade(id)));
+            Assert.Equal(Verdict.Deliver, driver.Offer(A, Frames.Trade(id)));
             if (id <= 97)
             {
-                Arbitrate(arbiter, B, Frames.Trade(id));
+                driver.Offer(B, Frames.Trade(id));
             }
         }
 
         arbiter.CloseSlot(0, A);
         arbiter.OpenSlot(0, A + 1);
         var start = 10 * Ms;
-        Assert.Equal(Verdict.HeldBack, Arbitrate(arbiter, A + 1, Frames.Trade(105), start));
-        Assert.Equal(Verdict.HeldBack, Arbitrate(arbiter, A + 1, Frames.Trade(106), start + HoldOffNs - 1));
-        Assert.Equal(Verdict.DeliverAfterGap, arbiter.Arbitrate(Frames.Trade(107), 0, A + 1, start + HoldOffNs, out var gap));
+        Assert.Equal(Verdict.HeldBack, driver.Offer(A + 1, Frames.Trade(105), start));
+        Assert.Equal(Verdict.HeldBack, driver.Offer(A + 1, Frames.Trade(106), start + HoldOffNs - 1));
+        Assert.Equal(Verdict.Release, driver.Offer(A + 1, Frames.Trade(107), start + HoldOffNs));
 
-        Assert.Equal((101L, 106L), (gap.FirstMissing, gap.LastMissing)); // the held-back frames are part of the reported hole
-        Assert.Equal(6, arbiter.MissingIds);
-        Assert.Equal(Verdict.Duplicate, Arbitrate(arbiter, B, Frames.Trade(98), start + HoldOffNs + 1)); // the stalled twin, too late
+        // The hole is reported, then the held frames and this one follow: only 101-104, which no line received, are missing.
+        var gap = Assert.Single(driver.Gaps);
+        Assert.Equal((101L, 104L), (gap.FirstMissing, gap.LastMissing));
+        Assert.Equal([.. Range(1, 100), 105, 106, 107], driver.TradeIds());
+        Assert.Equal((1L, 4L, 0), (arbiter.Gaps, arbiter.MissingIds, arbiter.HeldFrames));
+        Assert.Equal(Verdict.Duplicate, driver.Offer(B, Frames.Trade(98), start + HoldOffNs + 1)); // the stalled twin, too late
+    }
+
+    [Fact]
+    public void NextDueHold_HoldOffEndsWithNoFurtherFrame_TheSupervisorReleasesIt()
+    {
+        var arbiter = Arbiter("btcusdt@trade");
+        var driver = new ArbiterDriver(arbiter);
+        driver.Offer(A, Frames.Trade(1));
+        driver.Offer(B, Frames.Trade(1));
+        Assert.Equal(Verdict.HeldBack, driver.Offer(A, Frames.Trade(3), 5 * Ms)); // B, at 1, may still bring 2
+
+        Assert.Equal(5 * Ms + HoldOffNs, arbiter.NextHoldDeadline());
+        driver.ReleaseDue(5 * Ms + HoldOffNs - 1);
+        Assert.Equal([1L], driver.TradeIds());
+        driver.ReleaseDue(5 * Ms + HoldOffNs);
+        Assert.Equal([1L, 3L], driver.TradeIds());
+        Assert.Equal((2L, 2L), (Assert.Single(driver.Gaps).FirstMissing, driver.Gaps[0].LastMissing));
+        Assert.Equal(long.MaxValue, arbiter.NextHoldDeadline());
+    }
+
+    [Fact]
+    public void NextDueHold_TwinClosesBeforeFillingTheHole_HeldFramesDeliveredAfterTheRestOfTheHole()
+    {
+        // A rejoined ahead of B; B fills part of the hole, then drops. Nothing A received is lost.
+        var arbiter = Arbiter("btcusdt@trade");
+        var driver = new ArbiterDriver(arbiter);
+        for (var id = 1; id <= 10; id++)
+        {
+            driver.Offer(A, Frames.Trade(id));
+            driver.Offer(B, Frames.Trade(id));
+        }
+
+        arbiter.CloseSlot(0, A);
+        arbiter.OpenSlot(0, A + 1);
+        foreach (var id in (long[])[14, 15, 16])
+        {
+            Assert.Equal(Verdict.HeldBack, driver.Offer(A + 1, Frames.Trade(id), 1 * Ms));
+        }
+
+        Assert.Equal(Verdict.Deliver, driver.Offer(B, Frames.Trade(11), 2 * Ms));
+        Assert.Equal(-1, arbiter.NextDueHold(2 * Ms)); // B is live and below the hole: wait
+        arbiter.CloseSlot(0, B);
+        driver.ReleaseDue(3 * Ms);
+
+        Assert.Equal([.. Range(1, 11), 14, 15, 16], driver.TradeIds());
+        var gap = Assert.Single(driver.Gaps);
+        Assert.Equal((12L, 13L), (gap.FirstMissing, gap.LastMissing));
+    }
+
+    [Fact]
+    public void Arbitrate_HeldFramesFromTwoLinesOutOfOrder_ReleasedInIdOrderEachOnce()
+    {
+        // Lines A+1 and B+1 both run ahead of B (at 100), each with a different part of what B has still to deliver.
+        var arbiter = Arbiter("btcusdt@trade");
+        var driver = new ArbiterDriver(arbiter);
+        for (var id = 1; id <= 100; id++)
+        {
+            driver.Offer(B, Frames.Trade(id));
+        }
+
+        arbiter.OpenSlot(0, A + 1);
+        arbiter.OpenSlot(0, B + 1);
+        foreach (var (position, id) in ((int, long)[])[(A + 1, 110), (B + 1, 105), (A + 1, 111), (B + 1, 106), (B + 1, 110), (B + 1, 103)])
+        {
+            Assert.Equal(Verdict.HeldBack, driver.Offer(position, Frames.Trade(id)));
+        }
+
+        Assert.Equal(5, arbiter.HeldFrames); // the second 110 is a copy of one held already
+        for (var id = 101; id <= 109; id++)
+        {
+            driver.Offer(B, Frames.Trade(id));
+        }
+
+        Assert.Equal(Range(1, 111), driver.TradeIds());
+        Assert.Empty(driver.Gaps);
+        Assert.Equal(0, arbiter.HeldFrames);
+    }
+
+    [Fact]
+    public void Arbitrate_BookTickerLineRejoinsAhead_TwinsOlderUpdatesStillArriveThenTheNewLineLeads()
+    {
+        // bookTicker ids only increase (not consecutive): a line that rejoins ahead must not make its twin's older
+        // updates still in flight stale. B trails at 110 when A's replacement starts at 130.
+        var arbiter = Arbiter("btcusdt@bookTicker");
+        var driver = new ArbiterDriver(arbiter);
+        foreach (var u in (long[])[100, 105, 110])
+        {
+            Assert.Equal(Verdict.Deliver, driver.Offer(A, Frames.BookTicker(u)));
+            Assert.Equal(Verdict.Duplicate, driver.Offer(B, Frames.BookTicker(u)));
+        }
+
+        Assert.Equal(Verdict.Deliver, driver.Offer(A, Frames.BookTicker(120)));
+        arbiter.CloseSlot(0, A);
+        arbiter.OpenSlot(0, A + 1);
+        Assert.Equal(Verdict.HeldBack, driver.Offer(A + 1, Frames.BookTicker(130)));
+        Assert.Equal(Verdict.HeldBack, driver.Offer(A + 1, Frames.BookTicker(131)));
+        Assert.Equal(Verdict.Duplicate, driver.Offer(B, Frames.BookTicker(120)));
+        Assert.Equal(Verdict.Deliver, driver.Offer(B, Frames.BookTicker(125))); // A's old connection never sent it
+        Assert.Equal(Verdict.Deliver, driver.Offer(B, Frames.BookTicker(130))); // B reaches A+1's start: A+1 joins
+        Assert.Equal(Verdict.Duplicate, driver.Offer(B, Frames.BookTicker(131))); // A+1's held 131 followed 130
+        Assert.Equal(Verdict.Deliver, driver.Offer(A + 1, Frames.BookTicker(140))); // and A+1 leads, holding nothing
+        Assert.Equal(Verdict.Duplicate, driver.Offer(B, Frames.BookTicker(140)));
+
+        Assert.Equal([100L, 105, 110, 120, 125, 130, 131, 140], driver.Delivered.Select(f => Frames.UpdateId(f)));
+        Assert.Empty(driver.Gaps);
+        Assert.Equal((0, 2L), (arbiter.HeldFrames, arbiter.HeldBack));
+    }
+
+    [Fact]
+    public void Arbitrate_KlineLineRejoinsAheadAndTwinCloses_HeldUpdatesDeliveredWithoutAGap()
+    {
+        var arbiter = Arbiter("btcusdt@kline_1m");
+        var driver = new ArbiterDriver(arbiter);
+        driver.Offer(A, Frames.Kline(1_000, 0));
+        driver.Offer(B, Frames.Kline(1_000, 0));
+        arbiter.OpenSlot(0, A + 1);
+        Assert.Equal(Verdict.HeldBack, driver.Offer(A + 1, Frames.Kline(3_000, 0)));
+        Assert.Equal(Verdict.HeldBack, driver.Offer(A + 1, Frames.Kline(3_000, 60_000))); // same event time, the next candle
+
+        arbiter.CloseSlot(0, A);
+        arbiter.CloseSlot(0, B);
+        driver.ReleaseDue(2);
+
+        Assert.Equal(3, driver.Delivered.Count);
+        Assert.Empty(driver.Gaps);
+        Assert.Equal(Verdict.Duplicate, driver.Offer(A + 1, Frames.Kline(3_000, 60_000)));
+    }
+
+    [Fact]
+    public void Arbitrate_ReorderBufferFull_HoleReportedAtOnceAndMemoryBounded()
+    {
+        var arbiter = new StreamArbiter(8, redundancy: 2, HoldOffNs, maxHeldFrames: 2, maxHeldBytes: 1 << 20, maxFrameBytes: 4096);
+        arbiter.Register("btcusdt@trade", 0);
+        arbiter.OpenSlot(0, A);
+        arbiter.OpenSlot(0, B);
+        var driver = new ArbiterDriver(arbiter);
+        driver.Offer(A, Frames.Trade(1));
+        driver.Offer(B, Frames.Trade(1));
+
+        Assert.Equal(Verdict.HeldBack, driver.Offer(A, Frames.Trade(5)));
+        Assert.Equal(Verdict.HeldBack, driver.Offer(A, Frames.Trade(6)));
+        Assert.Equal(Verdict.Release, driver.Offer(A, Frames.Trade(7)));
+
+        Assert.Equal([1L, 5L, 6L, 7L], driver.TradeIds());
+        Assert.Equal((2L, 4L), (driver.Gaps.Single().FirstMissing, driver.Gaps[0].LastMissing));
+        Assert.Equal((1L, 0), (arbiter.HoldOverflows, arbiter.HeldFrames));
+    }
+
+    [Fact]
+    public void Deactivate_StreamWithHeldFrames_HeldFramesDropped()
+    {
+        var arbiter = Arbiter("btcusdt@trade");
+        var driver = new ArbiterDriver(arbiter);
+        driver.Offer(A, Frames.Trade(1));
+        driver.Offer(B, Frames.Trade(1));
+        driver.Offer(A, Frames.Trade(5));
+        Assert.True(arbiter.TryGetStream("btcusdt@trade", out var id));
+
+        arbiter.Deactivate(id);
+
+        Assert.Equal((0, 0L, 1L), (arbiter.HeldFrames, arbiter.HeldBytes, arbiter.UnsubscribedFrames));
+        Assert.Equal(-1, arbiter.NextDueHold(long.MaxValue));
     }
 
     [Fact]
@@ -414,13 +585,52 @@ public sealed class StreamArbiterTests
         }
 
         // A jumps to 15: B, live and at 10, may still deliver 11 to 14, so A's frame waits for it.
-        Assert.Equal(Verdict.HeldBack, Arbitrate(arbiter, A, Frames.Trade(15)));
-        for (var id = 11; id <= 15; id++)
+        var driver = new ArbiterDriver(arbiter);
+        Assert.Equal(Verdict.HeldBack, driver.Offer(A, Frames.Trade(15)));
+        for (var id = 11; id <= 14; id++)
         {
-            Assert.Equal(Verdict.Deliver, Arbitrate(arbiter, B, Frames.Trade(id)));
+            Assert.Equal(Verdict.Deliver, driver.Offer(B, Frames.Trade(id)));
         }
 
+        Assert.Equal(Verdict.Duplicate, driver.Offer(B, Frames.Trade(15))); // A's, held, followed 14
+        Assert.Equal(Range(11, 15), driver.TradeIds());
         Assert.Equal(0, arbiter.Gaps);
+    }
+
+    [Fact]
+    public void Hold_TwinsDisagreeEveryRound_HoldingAndReleasingAllocateNothingOnceWarm()
+    {
+        var arbiter = Arbiter("btcusdt@trade");
+        const int Rounds = 6;
+        var frames = Enumerable.Range(0, (Rounds * 10) + 1).Select(i => Frames.Trade(i)).ToArray();
+        void Offer(int position, byte[] frame) => OfferWithoutCopies(arbiter, position, frame);
+
+        // Each round B delivers one id, A runs two ids ahead (held), B fills the hole (A's two follow), A leads again.
+        var round = 0;
+        var bytes = Allocations.Measure(() =>
+        {
+            var first = (round * 10) + 1;
+            Offer(B, frames[first]);
+            Offer(A, frames[first + 3]);
+            Offer(A, frames[first + 4]);
+            Offer(B, frames[first + 1]);
+            Offer(B, frames[first + 2]);
+            for (var id = first + 5; id < first + 10; id++)
+            {
+                Offer(A, frames[id]);
+            }
+
+            for (var id = first + 3; id < first + 10; id++)
+            {
+                Offer(B, frames[id]);
+            }
+
+            round++;
+        });
+
+        Assert.Equal(0, bytes);
+        Assert.True(round >= 4, "the measured rounds ran");
+        Assert.Equal((2L * round, 2L * round, 0L), (arbiter.HeldBack, arbiter.ReleasedHeld, arbiter.Gaps));
     }
 
     [Fact]
@@ -450,8 +660,8 @@ public sealed class StreamArbiterTests
         {
             foreach (var frame in rounds[round])
             {
-                arbiter.Arbitrate(frame, 0, A, 1, out _);
-                arbiter.Arbitrate(frame, 0, B, 1, out _);
+                OfferWithoutCopies(arbiter, A, frame);
+                OfferWithoutCopies(arbiter, B, frame);
             }
 
             round++;
@@ -503,6 +713,22 @@ public sealed class StreamArbiterTests
         return arbiter.IsSettledDuplicate(in facts, 0, B);
     }
 
+    private static List<long> Range(long first, long last) => [.. Enumerable.Range((int)first, (int)(last - first + 1)).Select(i => (long)i)];
+
+    /// <summary>One frame as the client takes it (held frames it unblocks released), allocating nothing of its own.</summary>
+    private static void OfferWithoutCopies(StreamArbiter arbiter, int position, byte[] frame)
+    {
+        arbiter.Inspect(frame, out var facts);
+        var verdict = arbiter.Decide(in facts, frame, 0, position, 1, out _);
+        if ((verdict <= Verdict.DeliverAfterGap && arbiter.HasHeld(facts.StreamId)) || verdict == Verdict.Release)
+        {
+            while (arbiter.TryTakeHeld(facts.StreamId, force: verdict == Verdict.Release, 1, out var held))
+            {
+                arbiter.Recycle(ref held);
+            }
+        }
+    }
+
     private static Verdict Arbitrate(StreamArbiter arbiter, int position, byte[] frame, long nowNs = 1) =>
         arbiter.Arbitrate(frame, 0, position, nowNs, out _);
 
@@ -518,7 +744,7 @@ public sealed class StreamArbiterTests
         arbiter.Inspect(Frames.Utf8(json), out var facts);
         Assert.Equal(type, facts.Type);
         Assert.Equal(requestId, facts.RequestId);
-        Assert.Equal(verdict, arbiter.Decide(in facts, 0, A, 1, out _));
+        Assert.Equal(verdict, arbiter.Decide(in facts, Frames.Utf8(json), 0, A, 1, out _));
     }
 
     private static void AssertFacts(StreamArbiter arbiter, string json, BinanceStreamKind kind, long first, long last)
