@@ -17,6 +17,59 @@ public sealed class BinanceStreamClientExchangeTests(ITestOutputHelper output)
 {
     internal const string BtcTrades = "btcusdt@trade";
 
+    [DataFact]
+    public async Task Receive_RecordingThroughDropsAndRotations_EveryFrameOnceInOrderPerStream()
+    {
+        // Both recorded sessions (6 streams) at 20x: about 17 s. One line is dropped every 1.5 s, always while its twin is
+        // open with data, and every connection is rotated after 3 s; the exchange closes any that reaches 8 s itself.
+        var feed = RecordedFeeds.BtcUsdtAndEthUsdt;
+        await using var exchange = await ExchangeServer.StartAsync(new ExchangeServerOptions
+        {
+            Feed = feed,
+            Speed = 20,
+            StartPaused = true,
+            MaxConnectionAge = TimeSpan.FromSeconds(8),
+        });
+        var handler = new FrameLog();
+        await using var client = new BinanceStreamClient<FrameLog>(
+            Options(exchange, feed.Streams) with { Redundancy = 2, RotateAfter = TimeSpan.FromSeconds(3) },
+            handler,
+            new TestLogger(output));
+        client.Start();
+        Poll.Until(() => SubscribedConnections(exchange, feed.Streams.Count) == 2, "both lines subscribed");
+        exchange.Play();
+
+        var drops = 0;
+        var line = 0;
+        while (!exchange.PlaybackCompleted.IsCompleted)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            // Drop only when both lines are open with data, so the twin covers it; alternate lines.
+            var open = client.GetConnections().Where(c => c.State == BinanceConnectionState.Open && c.HasData && !c.IsReplacement).ToList();
+            var victims = exchange.Connections.Where(c => c.Close is null && c.Streams.Count == feed.Streams.Count).ToList();
+            if (open.Select(c => c.Line).Distinct().Count() == 2 && victims.Count >= 2)
+            {
+                victims[line++ % victims.Count].Abort();
+                drops++;
+            }
+        }
+
+        var expected = ExpectedFrames(feed, feed.Streams);
+        Poll.Until(() => handler.Count == expected.Sum(s => s.Value.Count), "every recorded frame delivered", TimeSpan.FromSeconds(20), () => Describe(client, handler) + "\n" + Missing(expected, handler));
+        output.WriteLine($"{drops} drops, {client.Counters.Rotations} rotations, {client.Counters.Reconnects} reconnects, {exchange.Connections.Count} connections");
+        foreach (var (stream, frames) in expected)
+        {
+            Assert.Equal(frames, handler.FramesOf(stream));
+        }
+
+        Assert.Empty(handler.Gaps);
+        Assert.True(drops >= 3, $"only {drops} drops");
+        Assert.True(client.Counters.Rotations >= 2, $"only {client.Counters.Rotations} rotations");
+        Assert.True(client.Counters.Reconnects >= 3);
+        Assert.Equal(0, client.Counters.Malformed);
+        Assert.DoesNotContain(exchange.Connections, c => c.Close?.Reason == CloseReason.MaxAge); // rotation came first
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
@@ -215,6 +268,26 @@ public sealed class BinanceStreamClientExchangeTests(ITestOutputHelper output)
         return expected;
     }
 
+    /// <summary>Per stream: how many expected frames were not delivered, and the first few of them.</summary>
+    private static string Missing(Dictionary<string, List<string>> expected, FrameLog handler)
+    {
+        var report = new StringBuilder();
+        foreach (var (stream, frames) in expected)
+        {
+            var delivered = handler.FramesOf(stream).ToHashSet();
+            var missing = frames.Select((f, i) => (f, i)).Where(x => !delivered.Contains(x.f)).ToList();
+            report.Append($"{stream}: expected {frames.Count}, delivered {delivered.Count}, missing {missing.Count}");
+            foreach (var (frame, index) in missing.Take(4))
+            {
+                report.Append($"\n  #{index}: {frame[..Math.Min(frame.Length, 110)]}");
+            }
+
+            report.Append('\n');
+        }
+
+        return report.ToString();
+    }
+
     internal static List<long> Range(long first, long last)
     {
         var ids = new List<long>();
@@ -229,7 +302,7 @@ public sealed class BinanceStreamClientExchangeTests(ITestOutputHelper output)
     internal static string Describe(BinanceStreamClient<FrameLog> client, FrameLog handler)
     {
         var c = client.Counters;
-        return $"delivered {c.Delivered} (handler {handler.Count}), duplicates {c.Duplicates}, held back {c.HeldBack}, gaps {c.Gaps} ({c.MissingIds} ids), " +
+        return $"delivered {c.Delivered} (handler {handler.Count}), duplicates {c.Duplicates}, held back {c.HeldBack} (released {c.ReleasedHeld}, held now {c.HeldNow}, overflows {c.HoldOverflows}), gaps {c.Gaps} ({c.MissingIds} ids), " +
                $"malformed {c.Malformed}, oversized {c.Oversized}, reconnects {c.Reconnects}, rotations {c.Rotations}, shutdown replacements {c.ShutdownReplacements}\n" +
                string.Join('\n', client.GetConnections());
     }
