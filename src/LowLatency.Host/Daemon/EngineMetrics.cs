@@ -49,6 +49,7 @@ public sealed class EngineMetrics : IDisposable
         _meter.CreateObservableCounter("lowlatency.connector.produced", () => producer.Produced, "{frame}", "Frames handed to the producer.");
         _meter.CreateObservableCounter("lowlatency.connector.delivered", () => producer.Delivered, "{frame}", "Frames the brokers acknowledged.");
         _meter.CreateObservableCounter("lowlatency.connector.failed", () => producer.Failed, "{frame}", "Frames whose delivery failed for good.");
+        _meter.CreateObservableCounter("lowlatency.connector.rejected", () => producer.Rejected, "{frame}", "Frames the producer refused at once (too large, unknown topic).");
         _meter.CreateObservableCounter("lowlatency.connector.unrouted", () => producer.Unrouted, "{frame}", "Frames of streams no raw topic takes (depth).");
         _meter.CreateObservableCounter("lowlatency.connector.buffer_full_waits", () => producer.Waits, "{wait}", "Times the socket readers waited because the producer's buffer was full.");
         _meter.CreateObservableGauge("lowlatency.connector.in_flight", () => producer.InFlight, "{frame}", "Frames buffered, not yet acknowledged.");

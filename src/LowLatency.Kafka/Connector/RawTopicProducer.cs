@@ -59,6 +59,7 @@ public sealed partial class RawTopicProducer : IDisposable
     private long _failed;
     private long _unrouted;
     private long _waits;
+    private long _rejected;
 
     /// <summary>Creates the producer (nothing is sent until the first frame).</summary>
     public RawTopicProducer(RawTopicProducerOptions options, ILogger? log = null)
@@ -83,6 +84,12 @@ public sealed partial class RawTopicProducer : IDisposable
 
     /// <summary>Frames whose delivery failed for good (after librdkafka's retries).</summary>
     public long Failed => Volatile.Read(ref _failed);
+
+    /// <summary>
+    /// Frames the producer refused at once (larger than <c>message.max.bytes</c>, an unknown topic…): counted, logged,
+    /// never produced.
+    /// </summary>
+    public long Rejected => Volatile.Read(ref _rejected);
 
     /// <summary>Frames of streams no raw topic takes (depth).</summary>
     public long Unrouted => Volatile.Read(ref _unrouted);
@@ -120,6 +127,14 @@ public sealed partial class RawTopicProducer : IDisposable
             {
                 Interlocked.Increment(ref _waits);
                 _producer.Poll(TimeSpan.FromMilliseconds(10)); // bounded: wait for deliveries to make room
+            }
+            catch (ProduceException<byte[], byte[]> e)
+            {
+                // Refused for good (no retry can help): the connector's failure to count and log, not the WebSocket
+                // client's handler failure, and never a reason to stop reading the other frames.
+                Interlocked.Increment(ref _rejected);
+                LogRejected(topic, frame.Length, e.Error.Code, e.Error.Reason);
+                return;
             }
         }
 
@@ -203,6 +218,9 @@ public sealed partial class RawTopicProducer : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka connector: {Code}: {Reason}; librdkafka retries with backoff, frames wait in the bounded buffer")]
     private partial void LogProducerError(ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Kafka connector: a {Bytes}-byte frame for {Topic} was refused: {Code}: {Reason}")]
+    private partial void LogRejected(string topic, int bytes, ErrorCode code, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Kafka connector: a frame for {Topic} could not be delivered: {Code}: {Reason}")]
     private partial void LogDeliveryFailed(string topic, ErrorCode code, string reason);
