@@ -1,0 +1,418 @@
+using System.Diagnostics;
+using LowLatency.Aggregation;
+using LowLatency.Market;
+using LowLatency.Ring;
+using Microsoft.Extensions.Logging;
+
+namespace LowLatency.Sinks.Batching;
+
+/// <summary>
+/// A store behind the output ring: its events are gathered into batches (written when full, at the end of each ring
+/// batch, or after <see cref="BatchingSinkOptions.BatchTimeout"/> while the ring stays busy), at most
+/// <see cref="BatchingSinkOptions.MaxInFlightBatches"/> are written at once by <typeparamref name="TWriter"/>, transient
+/// failures are retried with exponential backoff, and each commit mark is acknowledged once every event before it is
+/// durably written. A slow or dead store fills only this sink's bounded buffer; then
+/// <see cref="BatchingSinkOptions.Overflow"/> applies.
+/// </summary>
+/// <typeparam name="TWriter">The store's writer.</typeparam>
+/// <remarks>
+/// <para>
+/// Threads: <see cref="OnEvent"/> runs on the sink's ring thread (its handler, <see cref="BatchingSinkHandler{TWriter}"/>)
+/// and never waits for the store unless the policy is backpressure and the buffer is full. Writes run on the thread
+/// pool. The buffer is <c>MaxInFlightBatches + 1</c> batches of <c>BatchSize</c> events, allocated at construction;
+/// nothing is allocated per event.
+/// </para>
+/// <para>
+/// Commit marks: batches are numbered as they start filling; a mark needs every batch up to the one filling when it
+/// arrived (or the one before, if that is empty). Batches may complete out of order; the marks wait for the completed
+/// prefix. A spilled batch is complete once the journal has it on disk, and a batch that fails for good once the
+/// failed-batches file has it, so the source's commits go on and nothing acknowledged is lost: the spill is replayed
+/// into the store, the failed batches are kept for an operator.
+/// </para>
+/// <para>
+/// Order: a replayed spill is written beside the fresh batches, so a store may receive an older version of a key
+/// after a newer one. Candles and alerts are final per key (the same values each time), so that changes nothing for
+/// them; a writer of state that moves (tickers) must refuse older data itself, as the Redis late-data rules do.
+/// </para>
+/// </remarks>
+public sealed partial class BatchingSink<TWriter> : IDisposable
+    where TWriter : IBatchWriter
+{
+    private readonly BatchingSinkOptions _options;
+    private readonly TWriter _writer;
+    private readonly ICommitMarks? _commitMarks;
+    private readonly ILogger _log;
+    private readonly Stack<OutputBatch> _free = new();
+    private readonly Lock _lock = new(); // completions, marks, free batches, counters written off the ring thread
+    private readonly SemaphoreSlim _slots;
+    private readonly Queue<(long MarkId, long NeedsBatch)> _marks = new();
+    private readonly SortedSet<long> _completedAhead = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SpillJournal _spill;
+    private readonly SpillJournal _failed;
+    private readonly long _batchTimeoutTicks;
+    private OutputBatch _filling;
+    private long _nextSequence;
+    private long _durableThrough; // every batch numbered up to this one is durable
+    private int _inFlight;
+    private Task _replay = Task.CompletedTask;
+    private bool _disposed;
+
+    /// <summary>Creates the sink and its buffer; call <see cref="RecoverAsync"/> before the ring starts when using the spill journal.</summary>
+    public BatchingSink(BatchingSinkOptions options, TWriter writer, SymbolTable symbols, ICommitMarks? commitMarks = null, ILogger? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(symbols);
+        options.Validate();
+        _options = options;
+        _writer = writer;
+        _commitMarks = commitMarks;
+        _log = log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        for (var i = 0; i < options.MaxInFlightBatches; i++)
+        {
+            _free.Push(new OutputBatch(options.BatchSize, symbols));
+        }
+
+        _filling = new OutputBatch(options.BatchSize, symbols) { Sequence = ++_nextSequence };
+        _slots = new SemaphoreSlim(options.MaxInFlightBatches, options.MaxInFlightBatches);
+        _spill = new SpillJournal(Path.Combine(options.JournalDirectory, options.Name + ".spill"));
+        _failed = new SpillJournal(Path.Combine(options.JournalDirectory, options.Name + ".failed"));
+        _batchTimeoutTicks = (long)(options.BatchTimeout.TotalSeconds * Stopwatch.Frequency);
+        Symbols = symbols;
+    }
+
+    /// <summary>The sink's options.</summary>
+    public BatchingSinkOptions Options => _options;
+
+    /// <summary>The sink's counters (any thread).</summary>
+    public SinkCounters Counters { get; } = new();
+
+    /// <summary>The symbol table the events refer to.</summary>
+    public SymbolTable Symbols { get; }
+
+    /// <summary>The spill journal (<see cref="OverflowPolicy.Spill"/>).</summary>
+    public SpillJournal Spill => _spill;
+
+    /// <summary>Batches that failed for good, kept on disk.</summary>
+    public SpillJournal FailedBatches => _failed;
+
+    /// <summary>
+    /// Writes whatever a previous run spilled and did not replay (after a crash or a stop during an outage) into the
+    /// store, retrying transient failures, and then removes the journal. Call it before the output ring starts.
+    /// </summary>
+    public async Task RecoverAsync(CancellationToken cancellationToken = default)
+    {
+        if (_spill.HasBatches)
+        {
+            await ReplaySpillAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One output event (the sink's ring thread).</summary>
+    public void OnEvent(in OutputEvent e, bool endOfBatch)
+    {
+        switch (e.Kind)
+        {
+            case OutputKind.Candle:
+            case OutputKind.Alert:
+            case OutputKind.Ticker:
+                _filling.Add(in e, Stopwatch.GetTimestamp());
+                if (_filling.IsFull)
+                {
+                    Dispatch(mustSend: true);
+                }
+
+                break;
+            case OutputKind.Mark:
+                OnMark(e.MarkId);
+                break;
+        }
+
+        if (_filling.Count > 0 && (endOfBatch || Stopwatch.GetTimestamp() - _filling.FirstEventTicks >= _batchTimeoutTicks))
+        {
+            Dispatch(mustSend: !endOfBatch);
+        }
+    }
+
+    /// <summary>
+    /// Writes the filling batch and waits up to <paramref name="timeout"/> for every batch in flight, and for the
+    /// spill's replay, to finish (shutdown). False if some are still pending.
+    /// </summary>
+    public bool Drain(TimeSpan timeout)
+    {
+        if (_filling.Count > 0)
+        {
+            Dispatch(mustSend: true);
+        }
+
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (Volatile.Read(ref _inFlight) > 0 || !_replay.IsCompleted)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                return false;
+            }
+
+            Thread.Sleep(1);
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _stopping.Cancel();
+        var deadline = Stopwatch.GetTimestamp() + (5 * Stopwatch.Frequency);
+        while ((Volatile.Read(ref _inFlight) > 0 || !_replay.IsCompleted) && Stopwatch.GetTimestamp() < deadline)
+        {
+            Thread.Sleep(1);
+        }
+
+        _spill.Dispose();
+        _failed.Dispose();
+        _slots.Dispose();
+        _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// Hands the filling batch to a writer if a slot is free. With none free, a batch that need not go yet (the end of a
+    /// ring batch) keeps filling; one that must (full, timed out, draining) waits for a slot (backpressure) or goes to the
+    /// spill journal.
+    /// </summary>
+    private void Dispatch(bool mustSend)
+    {
+        if (!_slots.Wait(0))
+        {
+            if (!mustSend && !_filling.IsFull)
+            {
+                return;
+            }
+
+            if (_options.Overflow == OverflowPolicy.Spill)
+            {
+                SpillFilling();
+                return;
+            }
+
+            var waited = Stopwatch.GetTimestamp();
+            Counters.BackpressureWaitsField++;
+            _slots.Wait();
+            Counters.AddBackpressureTicks(Stopwatch.GetTimestamp() - waited);
+        }
+
+        var batch = _filling;
+        OutputBatch next;
+        lock (_lock)
+        {
+            next = _free.Pop(); // a slot was free, so a batch is
+            _inFlight++;
+        }
+
+        next.Clear();
+        next.Sequence = ++_nextSequence;
+        _filling = next;
+        Counters.OnDispatched(batch.Count);
+        _ = WriteAsync(batch);
+    }
+
+    /// <summary>The filling batch goes to the journal instead of the store (spill policy, every slot taken).</summary>
+    private void SpillFilling()
+    {
+        var batch = _filling;
+        long bytes;
+        try
+        {
+            bytes = _spill.Append(batch);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The disk cannot take it either: fall back to waiting, which loses nothing.
+            LogSpillFailed(_options.Name, e);
+            _slots.Wait();
+            _slots.Release();
+            Dispatch(mustSend: true);
+            return;
+        }
+
+        Counters.OnSpilled(batch.Count, bytes);
+        var sequence = batch.Sequence;
+        batch.Clear();
+        batch.Sequence = ++_nextSequence;
+        Complete(sequence);
+    }
+
+    private async Task WriteAsync(OutputBatch batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var sequence = batch.Sequence;
+        try
+        {
+            await WriteWithRetriesAsync(batch, _stopping.Token).ConfigureAwait(false);
+            Counters.OnWritten(batch.Count, Stopwatch.GetTimestamp() - started);
+            if (_options.Overflow == OverflowPolicy.Spill)
+            {
+                StartReplayIfSpilled(); // the store takes writes again
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            return; // disposed while retrying: the source never committed past it, a restart replays it
+        }
+        catch (Exception e)
+        {
+            Counters.FailuresField++;
+            LogFailedForGood(_options.Name, batch.Count, e);
+            try
+            {
+                _failed.Append(batch); // kept for an operator: acknowledged, so it must not vanish
+            }
+            catch (Exception io) when (io is IOException or UnauthorizedAccessException)
+            {
+                LogSpillFailed(_options.Name, io);
+                return; // neither stored nor kept: never acknowledged, so a restart replays it
+            }
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _free.Push(batch);
+                _inFlight--;
+            }
+
+            _slots.Release();
+        }
+
+        Complete(sequence);
+    }
+
+    /// <summary>Writes a batch, retrying transient failures with exponential backoff until it succeeds or fails for good.</summary>
+    private async Task WriteWithRetriesAsync(OutputBatch batch, CancellationToken cancellationToken)
+    {
+        var delay = _options.RetryInitialDelay;
+        while (true)
+        {
+            try
+            {
+                await _writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException && _writer.IsTransient(e))
+            {
+                Counters.RetriesField++;
+                LogRetrying(_options.Name, delay, e.Message);
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.RetryMaxDelay.Ticks));
+            }
+        }
+    }
+
+    private void StartReplayIfSpilled()
+    {
+        lock (_lock)
+        {
+            if (_replay.IsCompleted && !_disposed && _spill.HasBatches)
+            {
+                _replay = Task.Run(() => ReplaySpillAsync(_stopping.Token));
+            }
+        }
+    }
+
+    /// <summary>Writes the spilled batches into the store, oldest first, then removes the journal.</summary>
+    private async Task ReplaySpillAsync(CancellationToken cancellationToken)
+    {
+        var batch = new OutputBatch(_options.BatchSize, Symbols);
+        try
+        {
+            var replayed = await _spill.ReadAllAsync(batch, async b =>
+            {
+                await WriteWithRetriesAsync(b, cancellationToken).ConfigureAwait(false);
+                Counters.OnReplayed(b.Count);
+            }).ConfigureAwait(false);
+            _spill.Delete();
+            LogReplayed(_options.Name, replayed);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // stopped: the journal stays, the next start replays it (writes are idempotent)
+        }
+        catch (Exception e)
+        {
+            LogReplayFailed(_options.Name, _spill.Path, e);
+        }
+    }
+
+    private void OnMark(long markId)
+    {
+        var needs = _filling.Count > 0 ? _filling.Sequence : _filling.Sequence - 1;
+        lock (_lock)
+        {
+            if (needs <= _durableThrough)
+            {
+                _commitMarks?.OnDurable(markId);
+                return;
+            }
+
+            _marks.Enqueue((markId, needs));
+        }
+    }
+
+    /// <summary>Batch <paramref name="sequence"/> is durable: advance the completed prefix and acknowledge the marks it satisfies.</summary>
+    private void Complete(long sequence)
+    {
+        lock (_lock)
+        {
+            if (sequence != _durableThrough + 1)
+            {
+                _completedAhead.Add(sequence);
+                return;
+            }
+
+            _durableThrough = sequence;
+            while (_completedAhead.Remove(_durableThrough + 1))
+            {
+                _durableThrough++;
+            }
+
+            while (_marks.TryPeek(out var mark) && mark.NeedsBatch <= _durableThrough)
+            {
+                _marks.Dequeue();
+                _commitMarks?.OnDurable(mark.MarkId);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Sink}: write failed, retrying in {Delay}: {Reason}")]
+    private partial void LogRetrying(string sink, TimeSpan delay, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Sink}: a batch of {Count} events failed for good; kept in the failed-batches file")]
+    private partial void LogFailedForGood(string sink, int count, Exception failure);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Sink}: the journal could not be written")]
+    private partial void LogSpillFailed(string sink, Exception failure);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Sink}: {Batches} spilled batch(es) replayed into the store")]
+    private partial void LogReplayed(string sink, int batches);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Sink}: replaying the spill journal {Path} failed; it is kept for the next start")]
+    private partial void LogReplayFailed(string sink, string path, Exception failure);
+}
+
+/// <summary>The output ring's handler for a <see cref="BatchingSink{TWriter}"/> (on the sink's own thread).</summary>
+public readonly struct BatchingSinkHandler<TWriter>(BatchingSink<TWriter> sink) : IValueEventHandler<OutputEvent>
+    where TWriter : IBatchWriter
+{
+    /// <inheritdoc />
+    public void OnEvent(ref OutputEvent data, long sequence, bool endOfBatch) => sink.OnEvent(in data, endOfBatch);
+
+    /// <inheritdoc />
+    public void OnShutdown() => sink.Drain(TimeSpan.FromSeconds(30));
+}

@@ -1,0 +1,68 @@
+using LowLatency.Aggregation;
+using LowLatency.Market;
+
+namespace LowLatency.Sinks.Batching;
+
+/// <summary>
+/// The store-specific half of a sink: writes one batch of output events durably. <see cref="BatchingSink{TWriter}"/>
+/// does the rest (batching, bounded in-flight writes, retries, spill, commit marks, metrics).
+/// </summary>
+public interface IBatchWriter
+{
+    /// <summary>
+    /// Writes <paramref name="batch"/> and completes only once the store has it durably (a committed transaction, a
+    /// replicated reply…). Called for one batch at a time per in-flight slot, possibly concurrently for different
+    /// batches; a batch may be written again after a failure or after a restart (its events have deterministic keys,
+    /// so writes must be idempotent). Throws on failure.
+    /// </summary>
+    ValueTask WriteAsync(OutputBatch batch, CancellationToken cancellationToken);
+
+    /// <summary>Whether a failure is worth retrying (a connection lost, a timeout) rather than permanent (bad data, schema).</summary>
+    bool IsTransient(Exception failure);
+}
+
+/// <summary>
+/// A batch of output events (candles, alerts, tickers; never marks) in the order the output ring had them, with the
+/// symbol table their ids refer to. Reused: a writer must not keep it after <see cref="IBatchWriter.WriteAsync"/> completes.
+/// </summary>
+public sealed class OutputBatch
+{
+    private readonly OutputEvent[] _events;
+
+    internal OutputBatch(int capacity, SymbolTable symbols)
+    {
+        _events = new OutputEvent[capacity];
+        Symbols = symbols;
+    }
+
+    /// <summary>The table the events' symbol ids belong to.</summary>
+    public SymbolTable Symbols { get; }
+
+    /// <summary>Events in the batch.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>The events, oldest first.</summary>
+    public ReadOnlySpan<OutputEvent> Events => _events.AsSpan(0, Count);
+
+    /// <summary>The batch's number in its sink (increasing from 1; a spilled batch replayed from the journal has 0).</summary>
+    public long Sequence { get; internal set; }
+
+    internal int Capacity => _events.Length;
+
+    internal bool IsFull => Count == _events.Length;
+
+    /// <summary>When the first event went in (ns, Stopwatch ticks scaled), for the batch timeout.</summary>
+    internal long FirstEventTicks { get; private set; }
+
+    internal void Add(in OutputEvent e, long nowTicks)
+    {
+        if (Count == 0)
+        {
+            FirstEventTicks = nowTicks;
+        }
+
+        _events[Count++] = e;
+    }
+
+    internal void Clear() => Count = 0;
+}
