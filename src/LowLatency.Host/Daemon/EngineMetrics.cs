@@ -4,6 +4,7 @@ using LowLatency.Engine;
 using LowLatency.Kafka.Connector;
 using LowLatency.Kafka.Sink;
 using LowLatency.Kafka.Source;
+using LowLatency.Sinks.Batching;
 using LowLatency.Telemetry.Prometheus;
 
 namespace LowLatency.Host.Daemon;
@@ -53,6 +54,34 @@ public sealed class EngineMetrics : IDisposable
         _meter.CreateObservableCounter("lowlatency.connector.unrouted", () => producer.Unrouted, "{frame}", "Frames of streams no raw topic takes (depth).");
         _meter.CreateObservableCounter("lowlatency.connector.buffer_full_waits", () => producer.Waits, "{wait}", "Times the socket readers waited because the producer's buffer was full.");
         _meter.CreateObservableGauge("lowlatency.connector.in_flight", () => producer.InFlight, "{frame}", "Frames buffered, not yet acknowledged.");
+    }
+
+    /// <summary>Adds the batching sinks' instruments, one series per sink (label <c>sink</c>).</summary>
+    public void AddSinks(IReadOnlyList<IBatchingSink> sinks)
+    {
+        ArgumentNullException.ThrowIfNull(sinks);
+        if (sinks.Count == 0)
+        {
+            return;
+        }
+
+        IEnumerable<Measurement<long>> Each(Func<SinkCounters, long> read) =>
+            sinks.Select(sink => new Measurement<long>(read(sink.Counters), new KeyValuePair<string, object?>("sink", sink.Name)));
+        IEnumerable<Measurement<double>> EachSeconds(Func<SinkCounters, long> ticks) =>
+            sinks.Select(sink => new Measurement<double>((double)ticks(sink.Counters) / System.Diagnostics.Stopwatch.Frequency, new KeyValuePair<string, object?>("sink", sink.Name)));
+
+        _meter.CreateObservableCounter("lowlatency.sink.batches", () => Each(c => c.Batches), "{batch}", "Batches handed to the store's writer.");
+        _meter.CreateObservableCounter("lowlatency.sink.events_written", () => Each(c => c.EventsWritten), "{event}", "Events the store has durably (replayed spill included).");
+        _meter.CreateObservableGauge("lowlatency.sink.events_in_flight", () => Each(c => c.EventsInFlight), "{event}", "Events in batches being written now (queue depth).");
+        _meter.CreateObservableGauge("lowlatency.sink.last_batch_size", () => Each(c => c.LastBatchSize), "{event}", "Events in the last batch handed to the writer.");
+        _meter.CreateObservableCounter("lowlatency.sink.flush_seconds", () => EachSeconds(c => c.FlushLatency.TotalTicks), "s", "Time spent in successful batch writes (with flush_count: the mean flush latency).");
+        _meter.CreateObservableCounter("lowlatency.sink.flush_count", () => Each(c => c.FlushLatency.Count), "{batch}", "Successful batch writes.");
+        _meter.CreateObservableGauge("lowlatency.sink.flush_max_seconds", () => EachSeconds(c => c.FlushLatency.MaxTicks), "s", "The longest successful batch write since start.");
+        _meter.CreateObservableCounter("lowlatency.sink.retries", () => Each(c => c.Retries), "{retry}", "Transient write failures retried.");
+        _meter.CreateObservableCounter("lowlatency.sink.failures", () => Each(c => c.Failures), "{batch}", "Batches that failed for good (kept in the failed-batches file).");
+        _meter.CreateObservableCounter("lowlatency.sink.backpressure_waits", () => Each(c => c.Backpressure.Waits), "{wait}", "Times the sink's ring thread waited for a free batch slot.");
+        _meter.CreateObservableCounter("lowlatency.sink.spilled_bytes", () => Each(c => c.Spilled.Bytes), "By", "Bytes spilled to the journal.");
+        _meter.CreateObservableCounter("lowlatency.sink.replayed_events", () => Each(c => c.Replayed), "{event}", "Spilled events written into the store later.");
     }
 
     private void AddBinance(BinanceStreamCounters live)

@@ -35,7 +35,7 @@ namespace LowLatency.Sinks.Batching;
 /// them; a writer of state that moves (tickers) must refuse older data itself, as the Redis late-data rules do.
 /// </para>
 /// </remarks>
-public sealed partial class BatchingSink<TWriter> : IDisposable
+public sealed partial class BatchingSink<TWriter> : IBatchingSink
     where TWriter : IBatchWriter
 {
     private readonly BatchingSinkOptions _options;
@@ -84,6 +84,16 @@ public sealed partial class BatchingSink<TWriter> : IDisposable
 
     /// <summary>The sink's options.</summary>
     public BatchingSinkOptions Options => _options;
+
+    /// <inheritdoc />
+    public string Name => _options.Name;
+
+    /// <inheritdoc />
+    public IEventProcessor Attach(ValueDisruptor<OutputEvent> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        return output.HandleEventsWith(new BatchingSinkHandler<TWriter>(this), new EventProcessorOptions { ThreadName = "sink-" + _options.Name });
+    }
 
     /// <summary>The sink's counters (any thread).</summary>
     public SinkCounters Counters { get; } = new();
@@ -268,7 +278,7 @@ public sealed partial class BatchingSink<TWriter> : IDisposable
         }
         catch (Exception e)
         {
-            Counters.FailuresField++;
+            Interlocked.Increment(ref Counters.FailuresField);
             LogFailedForGood(_options.Name, batch.Count, e);
             try
             {
@@ -298,19 +308,36 @@ public sealed partial class BatchingSink<TWriter> : IDisposable
     private async Task WriteWithRetriesAsync(OutputBatch batch, CancellationToken cancellationToken)
     {
         var delay = _options.RetryInitialDelay;
-        while (true)
+        var retrying = false;
+        try
         {
-            try
+            while (true)
             {
-                await _writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
-                return;
+                try
+                {
+                    await _writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception e) when (e is not OperationCanceledException && _writer.IsTransient(e))
+                {
+                    Interlocked.Increment(ref Counters.RetriesField);
+                    if (!retrying)
+                    {
+                        retrying = true;
+                        Interlocked.Increment(ref Counters.RetryingField);
+                    }
+
+                    LogRetrying(_options.Name, delay, e.Message);
+                    await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.RetryMaxDelay.Ticks));
+                }
             }
-            catch (Exception e) when (e is not OperationCanceledException && _writer.IsTransient(e))
+        }
+        finally
+        {
+            if (retrying)
             {
-                Counters.RetriesField++;
-                LogRetrying(_options.Name, delay, e.Message);
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.RetryMaxDelay.Ticks));
+                Interlocked.Decrement(ref Counters.RetryingField);
             }
         }
     }
@@ -404,6 +431,25 @@ public sealed partial class BatchingSink<TWriter> : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Sink}: replaying the spill journal {Path} failed; it is kept for the next start")]
     private partial void LogReplayFailed(string sink, string path, Exception failure);
+}
+
+/// <summary>A <see cref="BatchingSink{TWriter}"/> whatever its writer: what the host needs to run, watch and stop it.</summary>
+public interface IBatchingSink : IDisposable
+{
+    /// <summary>The sink's name (logs, metrics, journal files).</summary>
+    string Name { get; }
+
+    /// <summary>The sink's counters.</summary>
+    SinkCounters Counters { get; }
+
+    /// <summary>Adds the sink's handler, on a thread of its own, to the output ring (before the ring starts).</summary>
+    IEventProcessor Attach(ValueDisruptor<OutputEvent> output);
+
+    /// <summary>Writes what a previous run spilled and did not replay; before the ring starts.</summary>
+    Task RecoverAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Writes the filling batch and waits for every write in flight; false if some are pending at the timeout.</summary>
+    bool Drain(TimeSpan timeout);
 }
 
 /// <summary>The output ring's handler for a <see cref="BatchingSink{TWriter}"/> (on the sink's own thread).</summary>

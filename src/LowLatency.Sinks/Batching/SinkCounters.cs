@@ -9,6 +9,7 @@ public sealed class SinkCounters
     internal long RetriesField;
     internal long FailuresField;
     internal long BackpressureWaitsField;
+    internal long RetryingField;
     private long _batches;
     private long _dispatchedEvents;
     private long _writtenEvents;
@@ -40,6 +41,9 @@ public sealed class SinkCounters
 
     /// <summary>Transient failures retried.</summary>
     public long Retries => Volatile.Read(ref RetriesField);
+
+    /// <summary>Batches being retried now after a transient failure (non-zero while the store is unavailable).</summary>
+    public long Retrying => Volatile.Read(ref RetryingField);
 
     /// <summary>Batches that failed for good (kept in the failed-batches file).</summary>
     public long Failures => Volatile.Read(ref FailuresField);
