@@ -1,0 +1,127 @@
+using LowLatency.Connectors.Binance;
+using LowLatency.Engine;
+using LowLatency.LocalExchange;
+using LowLatency.Market;
+using LowLatency.Perf.Harness;
+
+namespace LowLatency.Perf.Scenarios.Binance;
+
+/// <summary>
+/// Issue 5's throughput target, "≥ 1 M msg/s from the local server into the ring with zero allocation per message":
+/// the local exchange (in process) serves a feed of generated frames (50 symbols, trade, bookTicker and depth streams,
+/// 150 in all) per connection, as fast as the client takes it, over the combined endpoint, to
+/// <see cref="BinanceStreamClient{THandler}"/> with <see cref="BinanceStreamOptions.Redundancy"/> 1 or 2; its handler
+/// decodes each delivered frame into the <see cref="MarketDataPipeline"/>'s input ring (shards = cores - 1, yielding, as
+/// <c>replay-generated</c>), or does nothing (<c>binance-client-noop</c>: the client alone). Measured: frames/s from the
+/// end of the in-run warm-up (the first quarter of the feed) until the last frame is delivered and, into the ring, the
+/// pipeline is drained; process-wide B/msg (server included: compare <c>binance-server-ceiling</c>'s) and the bytes the
+/// delivering threads allocated in the window (hot-thread bytes). Verified: every frame delivered once, no gap, nothing
+/// rejected, and the shards saw exactly the feed's trades.
+/// </summary>
+internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing) : IScenario
+{
+    /// <summary>Measured frames per run at most (the feed is a quarter larger, ~270 B each, held by the exchange).</summary>
+    private const long MaxFrames = 1_000_000;
+
+    public string Name => (intoRing, redundancy) switch
+    {
+        (false, 1) => "binance-client-noop",
+        (false, _) => $"binance-client-noop-r{redundancy}",
+        (true, 1) => "binance-ring",
+        (true, _) => $"binance-ring-r{redundancy}",
+    };
+
+    public ScenarioKind Kind => ScenarioKind.Throughput;
+
+    public string Category => BinanceScenarios.Category;
+
+    public string Description => intoRing
+        ? $"Local exchange (per-connection feed, 150 streams, as fast as taken) -> BinanceStreamClient (Redundancy {redundancy}) -> " +
+          "decode into the input ring -> shards (cores - 1) -> output ring -> counter; min(--events, 1,000,000) frames after a quarter as many of warm-up."
+        : $"Same feed -> BinanceStreamClient (Redundancy {redundancy}) -> handler that only counts: the client alone.";
+
+    public string? Baseline => BinanceScenarios.CeilingName;
+
+    /// <summary>Measured frames (min(--events, 1 M)) and the in-run warm-up before them (a quarter as many, at least 1).</summary>
+    internal static (long Measured, long WarmUp) FrameCounts(ScenarioContext context)
+    {
+        var measured = Math.Min(context.Options.Events, MaxFrames);
+        return (measured, Math.Max(1, measured / 4));
+    }
+
+    /// <summary>The exchange for the throughput scenarios: the whole feed to each connection, as fast as it takes it, no pings.</summary>
+    internal static ExchangeServerOptions ServerOptions(ExchangeFeed feed) => new()
+    {
+        Feed = feed,
+        Mode = FeedMode.PerConnection,
+        Loops = 1, // looping would repeat the trade ids, which the client drops as duplicates
+        PingInterval = TimeSpan.Zero,
+        MaxConnectionAge = TimeSpan.Zero,
+    };
+
+    public ScenarioRunResult Run(ScenarioContext context)
+    {
+        var (measured, warmUp) = FrameCounts(context);
+        var feed = GeneratedFeed.Get(warmUp + measured);
+        var total = (long)feed.Feed.Count;
+        var exchange = BinanceScenarios.Wait(ExchangeServer.StartAsync(ServerOptions(feed.Feed)), TimeSpan.FromSeconds(30), "starting the exchange");
+        var pipeline = intoRing ? new MarketDataPipeline(new SymbolTable(4096), new MarketDataPipelineOptions { Pin = context.Options.Pin }) : null;
+        BinanceStreamClient<ProbedFrameHandler>? client = null;
+        try
+        {
+            pipeline?.Output.HandleEventsWith(new Replay.ReplayThroughputScenario.CountingHandler(new long[4]), context.ProcessorOptions("sink-counter", cpu: null));
+            pipeline?.Start();
+
+            MeasuredWindow? window = null;
+            var probe = new DeliveryProbe(warmUp, total, () => window = context.BeginMeasurement());
+            client = new BinanceStreamClient<ProbedFrameHandler>(ClientOptions(exchange, redundancy), new ProbedFrameHandler(pipeline, probe));
+            client.Start();
+            context.AwaitCompletion(probe.Done, ScenarioContext.Timeout(total, nanosecondsPerEvent: 20_000), progress: null);
+
+            // Into the ring, the window closes when the shards have handled the last frame (and the output ring is drained).
+            var drained = pipeline?.Complete(TimeSpan.FromMinutes(1)) ?? true;
+            var measurement = window!.Value.End(pipeline is null ? probe.Done.EndTimestamp : System.Diagnostics.Stopwatch.GetTimestamp());
+            context.HotThreadAllocations.Add(probe.DeliveringThreadBytes);
+            var counters = client.Counters;
+            BinanceScenarios.Wait(client.DisposeAsync().AsTask(), TimeSpan.FromSeconds(30), "stopping the client");
+            client = null;
+
+            if (!drained)
+            {
+                throw new RunAbortedException("the pipeline did not drain within a minute.");
+            }
+
+            var trades = pipeline?.Shards.Sum(s => s.Handler.Counters.EventsByKind[(int)MarketEventKind.Trade]) ?? feed.Trades;
+            if (probe.Frames != total || counters.Delivered != total || probe.Gaps != 0 || counters.Malformed != 0
+                || (pipeline is not null && (pipeline.Messages != total || pipeline.Failures != 0)) || trades != feed.Trades)
+            {
+                throw new VerificationException(
+                    $"delivered {counters.Delivered:N0} (handler saw {probe.Frames:N0}) of {total:N0} frames, {probe.Gaps} gaps, {counters.Malformed} malformed; " +
+                    $"published {pipeline?.Messages ?? 0:N0}, {pipeline?.Failures ?? 0} rejected; shards saw {trades:N0} trades of {feed.Trades:N0}.");
+            }
+
+            var what = $"Redundancy {redundancy}, {counters.Duplicates:N0} duplicates dropped" +
+                (pipeline is null ? ", no-op handler" : $", {pipeline.Options.Shards} shard(s), {(pipeline.Options.BusySpin ? "busy-spin" : "yielding")}");
+            return context.CreateResult(total - warmUp, measurement, what, pipeline?.Options.RingSize ?? 0);
+        }
+        finally
+        {
+            if (client is not null)
+            {
+                BinanceScenarios.Wait(client.DisposeAsync().AsTask(), TimeSpan.FromSeconds(30), "stopping the client");
+            }
+
+            pipeline?.Dispose();
+            BinanceScenarios.Wait(exchange.DisposeAsync().AsTask(), TimeSpan.FromSeconds(30), "stopping the exchange");
+        }
+    }
+
+    /// <summary>The client's options for <paramref name="exchange"/>'s feed: every stream, in the URL, the defaults otherwise.</summary>
+    internal static BinanceStreamOptions ClientOptions(ExchangeServer exchange, int redundancy) => new()
+    {
+        Url = exchange.BaseUri,
+        Streams = exchange.Feed.Streams,
+        Redundancy = redundancy,
+        MaxUrlLength = 8_000, // all 150 streams in the URL, so no frame arrives before its SUBSCRIBE is answered
+    };
+}
