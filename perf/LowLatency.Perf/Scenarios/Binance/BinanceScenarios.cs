@@ -9,7 +9,8 @@ using LowLatency.Telemetry;
 namespace LowLatency.Perf.Scenarios.Binance;
 
 /// <summary>
-/// The Binance WebSocket scenarios (issue 5): the local exchange (<c>tests/LowLatency.LocalExchange</c>, in this process)
+/// The Binance WebSocket scenarios (issue 5): the local exchange (<c>tests/LowLatency.LocalExchange</c>, its command run as
+/// a child process: <see cref="ExchangeProcess"/>)
 /// serving generated frames shaped like the real sessions (50 symbols, their trade, bookTicker and depth streams, 150 in
 /// all, in the recorded mix), received by a plain socket, a plain <c>ClientWebSocket</c>, or our
 /// <see cref="BinanceStreamClient{THandler}"/>, with or without the pipeline behind it.
@@ -32,7 +33,7 @@ internal static class BinanceScenarios
         new BinanceLatencyScenario(),
     ];
 
-    /// <summary>Runs an asynchronous step of a scenario (starting or stopping the exchange or the client) to its end.</summary>
+    /// <summary>Runs an asynchronous step of a scenario (a drain, stopping the client) to its end, or aborts the run.</summary>
     internal static void Wait(Task task, TimeSpan timeout, string what)
     {
         if (!task.Wait(timeout))

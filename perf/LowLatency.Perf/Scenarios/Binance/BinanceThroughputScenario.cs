@@ -1,6 +1,6 @@
+using System.Diagnostics;
 using LowLatency.Connectors.Binance;
 using LowLatency.Engine;
-using LowLatency.LocalExchange;
 using LowLatency.Market;
 using LowLatency.Perf.Harness;
 
@@ -8,14 +8,14 @@ namespace LowLatency.Perf.Scenarios.Binance;
 
 /// <summary>
 /// Issue 5's throughput target, "≥ 1 M msg/s from the local server into the ring with zero allocation per message":
-/// the local exchange (in process) serves a feed of generated frames (50 symbols, trade, bookTicker and depth streams,
+/// the local exchange (a child process) serves a feed of generated frames (50 symbols, trade, bookTicker and depth streams,
 /// 150 in all) per connection, as fast as the client takes it, over the combined endpoint, to
 /// <see cref="BinanceStreamClient{THandler}"/> with <see cref="BinanceStreamOptions.Redundancy"/> 1 or 2; its handler
 /// decodes each delivered frame into the <see cref="MarketDataPipeline"/>'s input ring (shards = cores - 1, yielding, as
 /// <c>replay-generated</c>), or does nothing (<c>binance-client-noop</c>: the client alone). Measured: frames/s from the
 /// end of the in-run warm-up (the first quarter of the feed) until the last frame is delivered and, into the ring, the
-/// pipeline is drained; process-wide B/msg (server included: compare <c>binance-server-ceiling</c>'s) and the bytes the
-/// delivering threads allocated in the window (hot-thread bytes). Verified: every frame delivered once, no gap, nothing
+/// pipeline is drained; B/msg of this process (client, rings, shards; the exchange is another process) and the bytes
+/// the delivering threads allocated in the window (hot-thread bytes). Verified: every frame delivered once, no gap, nothing
 /// rejected, and the shards saw exactly the feed's trades.
 /// </summary>
 internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing) : IScenario
@@ -49,22 +49,12 @@ internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing) :
         return (measured, Math.Max(1, measured / 4));
     }
 
-    /// <summary>The exchange for the throughput scenarios: the whole feed to each connection, as fast as it takes it, no pings.</summary>
-    internal static ExchangeServerOptions ServerOptions(ExchangeFeed feed) => new()
-    {
-        Feed = feed,
-        Mode = FeedMode.PerConnection,
-        Loops = 1, // looping would repeat the trade ids, which the client drops as duplicates
-        PingInterval = TimeSpan.Zero,
-        MaxConnectionAge = TimeSpan.Zero,
-    };
-
     public ScenarioRunResult Run(ScenarioContext context)
     {
         var (measured, warmUp) = FrameCounts(context);
         var feed = GeneratedFeed.Get(warmUp + measured);
         var total = (long)feed.Feed.Count;
-        var exchange = BinanceScenarios.Wait(ExchangeServer.StartAsync(ServerOptions(feed.Feed)), TimeSpan.FromSeconds(30), "starting the exchange");
+        var exchange = ExchangeProcess.PerConnection(total);
         var pipeline = intoRing ? new MarketDataPipeline(new SymbolTable(4096), new MarketDataPipelineOptions { Pin = context.Options.Pin }) : null;
         BinanceStreamClient<ProbedFrameHandler>? client = null;
         try
@@ -74,13 +64,13 @@ internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing) :
 
             MeasuredWindow? window = null;
             var probe = new DeliveryProbe(warmUp, total, () => window = context.BeginMeasurement());
-            client = new BinanceStreamClient<ProbedFrameHandler>(ClientOptions(exchange, redundancy), new ProbedFrameHandler(pipeline, probe));
+            client = new BinanceStreamClient<ProbedFrameHandler>(ClientOptions(exchange.BaseUri, feed.Feed.Streams, redundancy), new ProbedFrameHandler(pipeline, probe));
             client.Start();
             context.AwaitCompletion(probe.Done, ScenarioContext.Timeout(total, nanosecondsPerEvent: 20_000), progress: null);
 
             // Into the ring, the window closes when the shards have handled the last frame (and the output ring is drained).
             var drained = pipeline?.Complete(TimeSpan.FromMinutes(1)) ?? true;
-            var measurement = window!.Value.End(pipeline is null ? probe.Done.EndTimestamp : System.Diagnostics.Stopwatch.GetTimestamp());
+            var measurement = window!.Value.End(pipeline is null ? probe.Done.EndTimestamp : Stopwatch.GetTimestamp());
             context.HotThreadAllocations.Add(probe.DeliveringThreadBytes);
             var counters = client.Counters;
             BinanceScenarios.Wait(client.DisposeAsync().AsTask(), TimeSpan.FromSeconds(30), "stopping the client");
@@ -112,15 +102,14 @@ internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing) :
             }
 
             pipeline?.Dispose();
-            BinanceScenarios.Wait(exchange.DisposeAsync().AsTask(), TimeSpan.FromSeconds(30), "stopping the exchange");
         }
     }
 
-    /// <summary>The client's options for <paramref name="exchange"/>'s feed: every stream, in the URL, the defaults otherwise.</summary>
-    internal static BinanceStreamOptions ClientOptions(ExchangeServer exchange, int redundancy) => new()
+    /// <summary>The client's options for an exchange at <paramref name="url"/>: every stream, in the URL, the defaults otherwise.</summary>
+    internal static BinanceStreamOptions ClientOptions(Uri url, IReadOnlyList<string> streams, int redundancy) => new()
     {
-        Url = exchange.BaseUri,
-        Streams = exchange.Feed.Streams,
+        Url = url,
+        Streams = streams,
         Redundancy = redundancy,
         MaxUrlLength = 8_000, // all 150 streams in the URL, so no frame arrives before its SUBSCRIBE is answered
     };
