@@ -32,13 +32,20 @@ internal sealed class BinanceDrainScenario(bool rawSocket) : IScenario
         var feed = GeneratedFeed.Get(warmUp + measured);
         var exchange = ExchangeProcess.PerConnection(feed.Feed.Count);
         MeasuredWindow? window = null;
-        var limits = new DrainLimits(TimeSpan.Zero, warmUp, TimeSpan.MaxValue, warmUp + measured, () => window = context.BeginMeasurement());
+        ThreadCpu? cpuStart = null;
+        var limits = new DrainLimits(TimeSpan.Zero, warmUp, TimeSpan.MaxValue, warmUp + measured, () =>
+        {
+            window = context.BeginMeasurement();
+            cpuStart = ThreadCpu.Capture(exchange.Id);
+        });
         var uri = exchange.StreamUri(feed.Feed.Streams);
         var drain = rawSocket
             ? CeilingMeasurement.IntoRawSocketAsync(exchange.BaseUri, uri.PathAndQuery, limits)
             : CeilingMeasurement.IntoClientWebSocketAsync(uri, limits, receiveBufferBytes: null);
         var result = BinanceScenarios.Wait(drain, ScenarioContext.Timeout(warmUp + measured, nanosecondsPerEvent: 20_000), Name);
         var measurement = window?.End(result.EndTimestamp) ?? throw new VerificationException("the drain never left its warm-up.");
+        var cpu = ThreadCpu.PerMessage(cpuStart!, ThreadCpu.Capture(exchange.Id), result.Frames);
+        measurement = measurement with { AllocatedBytes = measurement.AllocatedBytes - cpuStart!.AllocatedBytes };
 
         // The exchange generated its feed itself: the same generator and options give the same bytes.
         if (result.TotalFrames != feed.Feed.Count || result.TotalBytes != feed.Feed.TotalBytes)
@@ -47,6 +54,6 @@ internal sealed class BinanceDrainScenario(bool rawSocket) : IScenario
                 $"received {result.TotalFrames:N0} of {feed.Feed.Count:N0} messages, {result.TotalBytes:N0} of {feed.Feed.TotalBytes:N0} payload bytes.");
         }
 
-        return context.CreateResult(result.Frames, measurement, rawSocket ? "raw socket" : "ClientWebSocket", ringSize: 0);
+        return context.CreateResult(result.Frames, measurement, (rawSocket ? "raw socket; " : "ClientWebSocket; ") + cpu, ringSize: 0);
     }
 }

@@ -15,7 +15,8 @@ namespace LowLatency.Perf.Scenarios.Binance;
 /// <c>replay-generated</c>), or does nothing (<c>binance-client-noop</c>: the client alone). Measured: frames/s from the
 /// end of the in-run warm-up (the first quarter of the feed) until the last frame is delivered and, into the ring, the
 /// pipeline is drained; B/msg of this process (client, rings, shards; the exchange is another process) and the bytes
-/// the delivering threads allocated in the window (hot-thread bytes). Verified: every frame delivered once, no gap, nothing
+/// the delivering threads allocated in the window (hot-thread bytes); and, in the report's last column, the CPU time per
+/// message of each thread (by name) and of the exchange (<see cref="ThreadCpu"/>): where the time goes. Verified: every frame delivered once, no gap, nothing
 /// rejected, and the shards saw exactly the feed's trades.
 /// </summary>
 internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing) : IScenario
@@ -63,14 +64,23 @@ internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing) :
             pipeline?.Start();
 
             MeasuredWindow? window = null;
-            var probe = new DeliveryProbe(warmUp, total, () => window = context.BeginMeasurement());
+            ThreadCpu? cpuStart = null;
+            var probe = new DeliveryProbe(warmUp, total, () =>
+            {
+                window = context.BeginMeasurement();
+                cpuStart = ThreadCpu.Capture(exchange.Id);
+            });
             client = new BinanceStreamClient<ProbedFrameHandler>(ClientOptions(exchange.BaseUri, feed.Feed.Streams, redundancy), new ProbedFrameHandler(pipeline, probe));
             client.Start();
             context.AwaitCompletion(probe.Done, ScenarioContext.Timeout(total, nanosecondsPerEvent: 20_000), progress: null);
 
             // Into the ring, the window closes when the shards have handled the last frame (and the output ring is drained).
+            // The CPU snapshot is taken before: the shards' threads end when the pipeline completes.
+            var cpuEnd = ThreadCpu.Capture(exchange.Id);
             var drained = pipeline?.Complete(TimeSpan.FromMinutes(1)) ?? true;
             var measurement = window!.Value.End(pipeline is null ? probe.Done.EndTimestamp : Stopwatch.GetTimestamp());
+            var cpu = ThreadCpu.PerMessage(cpuStart!, cpuEnd, total - warmUp);
+            measurement = measurement with { AllocatedBytes = measurement.AllocatedBytes - cpuStart!.AllocatedBytes - cpuEnd.AllocatedBytes };
             context.HotThreadAllocations.Add(probe.DeliveringThreadBytes);
             var counters = client.Counters;
             BinanceScenarios.Wait(client.DisposeAsync().AsTask(), TimeSpan.FromSeconds(30), "stopping the client");
@@ -91,7 +101,7 @@ internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing) :
             }
 
             var what = $"Redundancy {redundancy}, {counters.Duplicates:N0} duplicates dropped" +
-                (pipeline is null ? ", no-op handler" : $", {pipeline.Options.Shards} shard(s), {(pipeline.Options.BusySpin ? "busy-spin" : "yielding")}");
+                (pipeline is null ? ", no-op handler" : $", {pipeline.Options.Shards} shard(s), {(pipeline.Options.BusySpin ? "busy-spin" : "yielding")}") + $"; {cpu}";
             return context.CreateResult(total - warmUp, measurement, what, pipeline?.Options.RingSize ?? 0);
         }
         finally

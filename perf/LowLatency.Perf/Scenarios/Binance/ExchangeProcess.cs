@@ -30,6 +30,9 @@ internal sealed class ExchangeProcess : IDisposable
         BaseUri = baseUri;
     }
 
+    /// <summary>The child's process id.</summary>
+    public int Id => _process.Id;
+
     /// <summary><c>ws://127.0.0.1:PORT</c>.</summary>
     public Uri BaseUri { get; }
 
