@@ -9,6 +9,10 @@ namespace LowLatency.Perf.Scenarios.Binance;
 /// elsewhere. Reading allocates (strings): take the first snapshot right after the window opens and subtract
 /// <see cref="AllocatedBytes"/> from the window's figure.
 /// </summary>
+/// <remarks>
+/// A thread that ends inside the window takes its ticks with it (a thread-pool thread retired by the pool): its name's
+/// figure is then too low, or left out when the difference is negative. A rough account, not a profiler.
+/// </remarks>
 internal sealed class ThreadCpu
 {
     private const double SecondsPerTick = 0.01; // USER_HZ is 100 on every Linux the runtime supports
