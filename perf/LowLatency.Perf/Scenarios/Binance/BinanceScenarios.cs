@@ -114,7 +114,7 @@ internal sealed class DeliveryProbe
     /// <param name="totalFrames">Frames of the run; the last one completes <see cref="Done"/>.</param>
     /// <param name="measuringStarted">Opens the window (called on the delivering thread, which holds the delivery lock
     /// meanwhile, so nothing is delivered while the harness takes its snapshot).</param>
-    /// <param name="timeReceivedToHandler">Whether to record, per frame, the client's receive time to the handler call.</param>
+    /// <param name="timeReceivedToHandler">Whether to record, per frame, the client's receive time to the end of the handler's work.</param>
     public DeliveryProbe(long warmUpFrames, long totalFrames, Action measuringStarted, bool timeReceivedToHandler = false)
     {
         _warmUpFrames = warmUpFrames;
@@ -133,7 +133,7 @@ internal sealed class DeliveryProbe
     /// <summary>Set on the last frame, with its time.</summary>
     public CompletionSignal Done { get; } = new();
 
-    /// <summary>The client's receive time to the handler call, ns, per frame in the window (when asked for).</summary>
+    /// <summary>The client's receive time to the end of the handler's work (the publish into the ring), ns, per frame in the window (when asked for).</summary>
     public LatencyHistogram? ReceivedToHandlerNs => _receivedToHandler;
 
     /// <summary>Bytes the delivering threads allocated inside the window (see the remarks).</summary>
