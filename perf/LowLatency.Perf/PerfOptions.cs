@@ -88,7 +88,7 @@ internal sealed record PerfOptions
     /// <summary>Interval between two events of the paced latency producer; 0 publishes back to back. Default <see cref="DefaultPaceNanoseconds"/>.</summary>
     public long PaceNanoseconds { get; init; } = DefaultPaceNanoseconds;
 
-    /// <summary>Messages per second the paced Kafka producer offers (<c>kafka-latency</c>). Default <see cref="DefaultRate"/>.</summary>
+    /// <summary>Messages per second the paced Kafka producer (<c>kafka-latency</c>) or the local exchange's timeline (<c>binance-latency</c>) offers. Default <see cref="DefaultRate"/>.</summary>
     public long Rate { get; init; } = DefaultRate;
 
     /// <summary>Ring size for every scenario; null (the default) lets each scenario use its kind's default
@@ -142,7 +142,7 @@ internal sealed record PerfOptions
           --events N          events per throughput run (default {DefaultEvents:N0}); accepts 20_000_000, 20M, 500k
           --latency-events N  events (one-way) or round trips (ping-pong) per latency run (default {DefaultLatencyEvents:N0})
           --pace-ns N         one-way latency: publish one event every N ns, 0 = back to back (default {DefaultPaceNanoseconds})
-          --rate N            kafka-latency: messages/s the paced producer offers (default {DefaultRate:N0})
+          --rate N            kafka-latency, binance-latency: messages/s offered (default {DefaultRate:N0})
           --ring-size N       ring slots, a power of two (default {DefaultThroughputRingSize} throughput, {DefaultLatencyRingSize} latency)
           --wait busy|yield|sleep|block
                               ring consumers' wait strategy (default: busy when each busy thread has a core, else yield)

@@ -165,8 +165,21 @@ public sealed class MarketDataPipeline : IDisposable
     public DecodeResult Publish(ReadOnlySpan<byte> json, long receiveTimeNs, long position) =>
         Publish(FrameFormat.BinanceJson, json, receiveTimeNs, position);
 
+    /// <summary>
+    /// Decodes one Binance JSON frame into the input ring as <see cref="Publish(ReadOnlySpan{byte}, long, long)"/> does,
+    /// with <paramref name="ingestTimestamp"/> (a <see cref="Stopwatch.GetTimestamp"/> value, e.g. the receive time of a
+    /// socket read) as every event's <see cref="MarketEvent.IngestTimestamp"/> instead of the time of this call, so the
+    /// shards' ingest-to-aggregated latency starts where the source says the frame arrived.
+    /// </summary>
+    public DecodeResult Publish(ReadOnlySpan<byte> json, long receiveTimeNs, long position, long ingestTimestamp) =>
+        Publish(FrameFormat.BinanceJson, json, receiveTimeNs, position, ingestTimestamp);
+
     /// <summary>Decodes one frame of <paramref name="format"/> into the input ring and publishes it (see the overload above).</summary>
-    public DecodeResult Publish(FrameFormat format, ReadOnlySpan<byte> frame, long receiveTimeNs, long position)
+    public DecodeResult Publish(FrameFormat format, ReadOnlySpan<byte> frame, long receiveTimeNs, long position) =>
+        Publish(format, frame, receiveTimeNs, position, ingestTimestamp: 0);
+
+    // ingestTimestamp 0: each event is stamped as its slot is claimed.
+    private DecodeResult Publish(FrameFormat format, ReadOnlySpan<byte> frame, long receiveTimeNs, long position, long ingestTimestamp)
     {
         if (format is FrameFormat.AssetPriceAvro or FrameFormat.DebeziumKlineJson)
         {
@@ -174,7 +187,7 @@ public sealed class MarketDataPipeline : IDisposable
             ref var evt = ref _ring[sequence];
             evt.ReceiveTimeNs = receiveTimeNs;
             evt.SourcePosition = position;
-            evt.IngestTimestamp = Stopwatch.GetTimestamp();
+            evt.IngestTimestamp = ingestTimestamp != 0 ? ingestTimestamp : Stopwatch.GetTimestamp();
             var decoded = format == FrameFormat.AssetPriceAvro ? _assetDecoder.Decode(frame, ref evt) : _changeDecoder.Decode(frame, ref evt);
             _ring.Publish(sequence);
             Events++;
@@ -190,7 +203,7 @@ public sealed class MarketDataPipeline : IDisposable
             ref var evt = ref _ring[sequence];
             evt.ReceiveTimeNs = receiveTimeNs;
             evt.SourcePosition = position;
-            evt.IngestTimestamp = Stopwatch.GetTimestamp();
+            evt.IngestTimestamp = ingestTimestamp != 0 ? ingestTimestamp : Stopwatch.GetTimestamp();
             result = _decoder.Decode(json, ref evt, ref cursor);
             _ring.Publish(sequence);
             Events++;

@@ -15,4 +15,11 @@ public static class WallClock
 
     /// <summary>Now, in nanoseconds since the Unix epoch.</summary>
     public static long UnixNanoseconds() => s_anchorUnixNs + (long)((Stopwatch.GetTimestamp() - s_anchorTicks) * s_nsPerTick);
+
+    /// <summary>
+    /// The <see cref="Stopwatch.GetTimestamp"/> value at which <see cref="UnixNanoseconds"/> read
+    /// <paramref name="unixNanoseconds"/> (to within a tick): turns a receive time back into the counter that latency
+    /// histograms subtract from.
+    /// </summary>
+    public static long ToTimestamp(long unixNanoseconds) => s_anchorTicks + (long)((unixNanoseconds - s_anchorUnixNs) / s_nsPerTick);
 }

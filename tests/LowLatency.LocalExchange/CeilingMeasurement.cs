@@ -8,16 +8,41 @@ using System.Text;
 namespace LowLatency.LocalExchange;
 
 /// <summary>
+/// When a drain (<see cref="CeilingMeasurement.IntoClientWebSocketAsync"/>, <see cref="CeilingMeasurement.IntoRawSocketAsync"/>)
+/// starts measuring and when it stops: measuring starts once <see cref="WarmUp"/> has passed and <see cref="WarmUpFrames"/>
+/// whole messages have arrived, and stops <see cref="Duration"/> later or as soon as <see cref="StopAtFrames"/> messages
+/// have arrived in all (the end of a feed that is not looped), whichever comes first.
+/// </summary>
+/// <param name="WarmUp">Time from the first read before measuring starts.</param>
+/// <param name="WarmUpFrames">Messages before measuring starts.</param>
+/// <param name="Duration">Longest measured time.</param>
+/// <param name="StopAtFrames">Messages in all (warm-up included) after which the drain returns.</param>
+/// <param name="MeasuringStarted">Called on the receiving thread right before the measured part starts (e.g. to take a
+/// snapshot of the allocations); the drain's clock starts after it returns.</param>
+public readonly record struct DrainLimits(TimeSpan WarmUp, long WarmUpFrames, TimeSpan Duration, long StopAtFrames, Action? MeasuringStarted = null)
+{
+    /// <summary>Time-bound: <paramref name="warmUp"/>, then <paramref name="duration"/> of measurement (the feed loops).</summary>
+    public static DrainLimits Timed(TimeSpan warmUp, TimeSpan duration) => new(warmUp, 0, duration, long.MaxValue);
+}
+
+/// <summary>
+/// What a drain measured: whole messages and payload bytes (WebSocket headers excluded) in the measured part, its length
+/// and end (a <see cref="Stopwatch"/> timestamp), and the messages and bytes of the whole drain, warm-up included.
+/// </summary>
+public readonly record struct DrainResult(long Frames, long Bytes, double Seconds, long EndTimestamp, long TotalFrames, long TotalBytes);
+
+/// <summary>
 /// What the local exchange itself can send, as the ceiling for any client measured against it: the feed per connection,
 /// looped, as fast as possible, into one local client that discards. Measured twice: into a
 /// <see cref="ClientWebSocket"/> (what a .NET client can take at best), and into a raw socket that only walks the frame
-/// headers (what the server can write when the client costs almost nothing).
+/// headers (what the server can write when the client costs almost nothing). The perf harness's <c>binance</c> scenarios
+/// run the same drains, bounded by frame counts (<see cref="DrainLimits"/>).
 /// </summary>
-internal static class CeilingMeasurement
+public static class CeilingMeasurement
 {
     private static readonly TimeSpan s_warmUp = TimeSpan.FromSeconds(1);
 
-    public static async Task RunAsync(ExchangeFeed feed, int loops, TimeSpan duration, TextWriter report)
+    internal static async Task RunAsync(ExchangeFeed feed, int loops, TimeSpan duration, TextWriter report)
     {
         await using var exchange = await ExchangeServer.StartAsync(new ExchangeServerOptions
         {
@@ -34,23 +59,23 @@ internal static class CeilingMeasurement
 
         // Not reported: lets the server's send path (and the socket code) reach its final JIT tier before anything is
         // measured, so the first client measured is not the one that pays for it.
-        await IntoRawSocketAsync(exchange.BaseUri, uri.PathAndQuery, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        await IntoRawSocketAsync(exchange.BaseUri, uri.PathAndQuery, DrainLimits.Timed(s_warmUp, TimeSpan.FromSeconds(2))).ConfigureAwait(false);
 
-        var (frames, bytes, seconds) = await IntoClientWebSocketAsync(uri, duration, receiveBufferBytes: null).ConfigureAwait(false);
-        Print(report, "ClientWebSocket, discarding", frames, bytes, seconds);
-
-        (frames, bytes, seconds) = await IntoClientWebSocketAsync(uri, duration, receiveBufferBytes: 64 * 1024).ConfigureAwait(false);
-        Print(report, "  same, 64 KiB receive buffer", frames, bytes, seconds);
-
-        (frames, bytes, seconds) = await IntoRawSocketAsync(exchange.BaseUri, uri.PathAndQuery, duration).ConfigureAwait(false);
-        Print(report, "raw socket, frame headers only", frames, bytes, seconds);
+        var limits = DrainLimits.Timed(s_warmUp, duration);
+        Print(report, "ClientWebSocket, discarding", await IntoClientWebSocketAsync(uri, limits, receiveBufferBytes: null).ConfigureAwait(false));
+        Print(report, "  same, 64 KiB receive buffer", await IntoClientWebSocketAsync(uri, limits, receiveBufferBytes: 64 * 1024).ConfigureAwait(false));
+        Print(report, "raw socket, frame headers only", await IntoRawSocketAsync(exchange.BaseUri, uri.PathAndQuery, limits).ConfigureAwait(false));
     }
 
-    private static void Print(TextWriter report, string client, long frames, long bytes, double seconds) =>
-        report.WriteLine($"  {client,-32} {frames / seconds / 1e6,7:0.000} M frames/s  {bytes / seconds / 1e6,8:0.0} MB/s payload  " +
-            $"({frames:N0} frames, {bytes / (double)frames:0} B payload/frame, {seconds:0.00} s)");
+    private static void Print(TextWriter report, string client, DrainResult result) =>
+        report.WriteLine($"  {client,-32} {result.Frames / result.Seconds / 1e6,7:0.000} M frames/s  {result.Bytes / result.Seconds / 1e6,8:0.0} MB/s payload  " +
+            $"({result.Frames:N0} frames, {result.Bytes / (double)result.Frames:0} B payload/frame, {result.Seconds:0.00} s)");
 
-    private static async Task<(long Frames, long Bytes, double Seconds)> IntoClientWebSocketAsync(Uri uri, TimeSpan duration, int? receiveBufferBytes)
+    /// <summary>Receives the exchange's frames on <paramref name="uri"/> into a <see cref="ClientWebSocket"/> and discards them.</summary>
+    /// <param name="uri">A combined or raw stream URI of the exchange.</param>
+    /// <param name="limits">When to measure and when to stop.</param>
+    /// <param name="receiveBufferBytes">The socket's receive buffer (<c>Options.SetBuffer</c>); null keeps the default, 4 KiB.</param>
+    public static async Task<DrainResult> IntoClientWebSocketAsync(Uri uri, DrainLimits limits, int? receiveBufferBytes)
     {
         using var client = new ClientWebSocket();
         if (receiveBufferBytes is { } size)
@@ -60,35 +85,32 @@ internal static class CeilingMeasurement
 
         await client.ConnectAsync(uri, CancellationToken.None).ConfigureAwait(false);
         var buffer = new byte[1 << 20];
-        long frames = 0, bytes = 0, startFrames = 0, startBytes = 0;
-        var start = Stopwatch.GetTimestamp();
-        var measuring = false;
+        var drain = new DrainClock(limits);
         while (true)
         {
             var result = await client.ReceiveAsync(buffer.AsMemory(), CancellationToken.None).ConfigureAwait(false);
-            bytes += result.Count;
-            if (result.EndOfMessage)
+            drain.Bytes += result.Count;
+            if (!result.EndOfMessage)
             {
-                frames++;
+                continue;
             }
 
-            if ((frames & 1023) == 0)
+            drain.Frames++;
+
+            // The clock is read once every 1,024 messages (it costs as much as a small message), the count every time.
+            if (((drain.Frames & 1023) == 0 && drain.Check()) || drain.Frames >= limits.StopAtFrames)
             {
-                var elapsed = Stopwatch.GetElapsedTime(start);
-                if (!measuring && elapsed >= s_warmUp)
-                {
-                    (measuring, start, startFrames, startBytes) = (true, Stopwatch.GetTimestamp(), frames, bytes);
-                }
-                else if (measuring && elapsed >= duration)
-                {
-                    client.Abort();
-                    return (frames - startFrames, bytes - startBytes, elapsed.TotalSeconds);
-                }
+                client.Abort();
+                return drain.Result();
             }
         }
     }
 
-    private static async Task<(long Frames, long Bytes, double Seconds)> IntoRawSocketAsync(Uri baseUri, string target, TimeSpan duration)
+    /// <summary>
+    /// Receives the exchange's frames on <paramref name="target"/> (a path and query) into a raw socket that does the
+    /// upgrade by hand and then only walks the frame headers: what the server can write when the client costs almost nothing.
+    /// </summary>
+    public static async Task<DrainResult> IntoRawSocketAsync(Uri baseUri, string target, DrainLimits limits)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, baseUri.Port)).ConfigureAwait(false);
@@ -108,9 +130,8 @@ internal static class CeilingMeasurement
         // Walk the frames: a header (2 to 10 bytes, possibly split between reads), then payload bytes to skip.
         var header = new byte[10];
         int carried = 0;
-        long skip = 0, frames = 0, bytes = 0, startFrames = 0, startBytes = 0;
-        var start = Stopwatch.GetTimestamp();
-        var measuring = false;
+        long skip = 0;
+        var drain = new DrainClock(limits);
         var position = headEnd + 4;
         while (true)
         {
@@ -137,19 +158,15 @@ internal static class CeilingMeasurement
                     127 => (long)BinaryPrimitives.ReadUInt64BigEndian(header.AsSpan(2)),
                     var length => length,
                 };
-                bytes += skip;
-                frames += header[0] >> 7; // FIN: one more whole message
+                drain.Bytes += skip;
+                drain.Frames += header[0] >> 7; // FIN: one more whole message
                 carried = 0;
             }
 
-            var elapsed = Stopwatch.GetElapsedTime(start);
-            if (!measuring && elapsed >= s_warmUp)
+            // Once per read: the last message's payload may still be unread when the count is reached; it is counted whole.
+            if (drain.Check() || drain.Frames >= limits.StopAtFrames)
             {
-                (measuring, start, startFrames, startBytes) = (true, Stopwatch.GetTimestamp(), frames, bytes);
-            }
-            else if (measuring && elapsed >= duration)
-            {
-                return (frames - startFrames, bytes - startBytes, elapsed.TotalSeconds);
+                return drain.Result();
             }
 
             filled = await socket.ReceiveAsync(buffer.AsMemory()).ConfigureAwait(false);
@@ -158,6 +175,40 @@ internal static class CeilingMeasurement
             {
                 throw new IOException("The exchange closed the connection during the measurement.");
             }
+        }
+    }
+
+    /// <summary>A drain's counts and clock: the warm-up, then the measured part (see <see cref="DrainLimits"/>).</summary>
+    private sealed class DrainClock(DrainLimits limits)
+    {
+        private long _start = Stopwatch.GetTimestamp();
+        private long _startFrames;
+        private long _startBytes;
+        private bool _measuring;
+
+        public long Frames { get; set; }
+
+        public long Bytes { get; set; }
+
+        /// <summary>Starts measuring when the warm-up is over; true when the measured part has lasted its duration.</summary>
+        public bool Check()
+        {
+            var elapsed = Stopwatch.GetElapsedTime(_start);
+            if (!_measuring && elapsed >= limits.WarmUp && Frames >= limits.WarmUpFrames)
+            {
+                limits.MeasuringStarted?.Invoke();
+                (_measuring, _start, _startFrames, _startBytes) = (true, Stopwatch.GetTimestamp(), Frames, Bytes);
+                return false;
+            }
+
+            return _measuring && elapsed >= limits.Duration;
+        }
+
+        /// <summary>The measured part so far, ending now (all of the drain if it never started measuring).</summary>
+        public DrainResult Result()
+        {
+            var end = Stopwatch.GetTimestamp();
+            return new DrainResult(Frames - _startFrames, Bytes - _startBytes, Stopwatch.GetElapsedTime(_start, end).TotalSeconds, end, Frames, Bytes);
         }
     }
 }

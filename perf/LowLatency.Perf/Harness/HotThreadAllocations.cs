@@ -19,6 +19,9 @@ internal sealed class HotThreadAllocations
     /// <summary>Adds what the calling thread allocated since <paramref name="startBytes"/>.</summary>
     public void AddCurrentThread(long startBytes) => Interlocked.Add(ref _bytes, GC.GetAllocatedBytesForCurrentThread() - startBytes);
 
+    /// <summary>Adds bytes measured elsewhere (threads the run does not start, e.g. the thread pool's, sampled per thread).</summary>
+    public void Add(long bytes) => Interlocked.Add(ref _bytes, bytes);
+
     /// <summary>Wraps a thread body so that what it allocates is counted.</summary>
     public Action Track(Action body)
     {
