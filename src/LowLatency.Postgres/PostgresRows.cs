@@ -74,8 +74,8 @@ public readonly record struct CandleRow(
         ["symbol", "interval", "open_time", "close_time", "open", "high", "low", "close", "volume", "quote_volume",
          "taker_buy_volume", "taker_buy_quote_volume", "vwap", "trades", "first_trade_id", "last_trade_id", "has_gap",
          "late_trades", "price_change_pct", "buy_sell_ratio", "volatility"],
-        key: ["symbol", "interval", "open_time"],
-        timeColumn: "open_time");
+        Key: ["symbol", "interval", "open_time"],
+        TimeColumn: "open_time");
 
     async ValueTask IPostgresRow.WriteAsync(NpgsqlBinaryImporter importer, CancellationToken cancellationToken)
     {
@@ -139,8 +139,8 @@ public readonly record struct AlertRow(
     static PostgresTable IPostgresRow.Table { get; } = new(
         "alerts",
         ["id", "symbol", "type", "time", "trade_id", "price", "value", "threshold"],
-        key: ["id"],
-        timeColumn: "time");
+        Key: ["id"],
+        TimeColumn: "time");
 
     async ValueTask IPostgresRow.WriteAsync(NpgsqlBinaryImporter importer, CancellationToken cancellationToken)
     {
@@ -170,8 +170,8 @@ public readonly record struct TradeRow(
     static PostgresTable IPostgresRow.Table { get; } = new(
         "trades",
         ["symbol", "trade_id", "price", "quantity", "time", "buyer_is_maker"],
-        key: ["symbol", "trade_id"],
-        timeColumn: "time");
+        Key: ["symbol", "trade_id"],
+        TimeColumn: "time");
 
     async ValueTask IPostgresRow.WriteAsync(NpgsqlBinaryImporter importer, CancellationToken cancellationToken)
     {
@@ -232,16 +232,7 @@ public sealed class PostgresBatch
 }
 
 /// <summary>A table's name, columns in COPY order, key (the ON CONFLICT target) and the time column retention uses.</summary>
-internal sealed class PostgresTable(string name, string[] columns, string[] key, string timeColumn)
-{
-    public string Name => name;
-
-    public string[] Columns => columns;
-
-    public string[] Key => key;
-
-    public string TimeColumn => timeColumn;
-}
+internal sealed record PostgresTable(string Name, string[] Columns, string[] Key, string TimeColumn);
 
 /// <summary>A row type of a table: its description and how it writes itself into a binary COPY.</summary>
 internal interface IPostgresRow

@@ -212,34 +212,16 @@ public sealed class PostgresWriter : IAsyncDisposable
         return null;
     }
 
-    /// <summary>The statements of one table, spelled once per writer (they depend on the schema).</summary>
-    private sealed class TableStatements
+    /// <summary>
+    /// The statements of one table, spelled once per writer (they depend on the schema). <c>CreateStaging</c>: a staging
+    /// table like the target plus <c>ord</c> (the row's index in the batch), created in the transaction and dropped at its
+    /// end (ON COMMIT DROP; a rollback drops it too), so nothing is left on a pooled connection. <c>Upsert</c> moves the
+    /// staged rows into the table: DISTINCT ON keeps the batch's last row per key (ON CONFLICT may touch a row only once
+    /// per statement), and the WHERE skips rows that would not change, so a replay of a written batch leaves no dead row
+    /// versions behind.
+    /// </summary>
+    private sealed record TableStatements(string CreateStaging, string Copy, string Upsert, string Retention)
     {
-        private TableStatements(string createStaging, string copy, string upsert, string retention)
-        {
-            CreateStaging = createStaging;
-            Copy = copy;
-            Upsert = upsert;
-            Retention = retention;
-        }
-
-        /// <summary>
-        /// A staging table like the target plus <c>ord</c> (the row's index in the batch), created in the transaction and
-        /// dropped at its end (ON COMMIT DROP; a rollback drops it too), so nothing is left on a pooled connection.
-        /// </summary>
-        public string CreateStaging { get; }
-
-        public string Copy { get; }
-
-        /// <summary>
-        /// Moves the staged rows into the table. DISTINCT ON keeps the batch's last row per key (ON CONFLICT may touch a
-        /// row only once per statement); the WHERE skips rows that would not change, so a replay of a written batch
-        /// leaves no dead row versions behind.
-        /// </summary>
-        public string Upsert { get; }
-
-        public string Retention { get; }
-
         public static TableStatements For<TRow>(string schema)
             where TRow : struct, IPostgresRow
         {
