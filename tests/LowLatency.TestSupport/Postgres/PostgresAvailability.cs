@@ -24,8 +24,9 @@ public static class PostgresAvailability
 
     /// <summary>Why they are skipped (or, where required, why they fail).</summary>
     public static string MissingReason =>
-        "PostgreSQL is not installed (no initdb under /usr/lib/postgresql/*/bin), so the tests against it are skipped: " +
-        "`sudo bash .ci/postgres.sh` (or apt-get install postgresql) installs it.";
+        "PostgreSQL is not installed (no initdb under /usr/lib/postgresql/*/bin), so the tests against it " +
+        (Environment.GetEnvironmentVariable(RequireVariable) == "1" ? $"fail ({RequireVariable}=1)" : "are skipped") +
+        ": `sudo bash .ci/postgres.sh` (or apt-get install postgresql) installs it.";
 
     private static string? Locate()
     {
