@@ -25,7 +25,13 @@ postgres_install() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
     [ -z "$created_policy" ] || $sudo rm -f "$policy"
   fi
-  echo "PostgreSQL server binaries: $(dirname "$(postgres_initdb)") ($("$(postgres_initdb)" --version))"
+  local initdb
+  initdb=$(postgres_initdb)
+  if [ -z "$initdb" ]; then
+    echo "postgresql installed, but no initdb under /usr/lib/postgresql/*/bin" >&2
+    return 1
+  fi
+  echo "PostgreSQL server binaries: $(dirname "$initdb") ($("$initdb" --version))"
 }
 
 postgres_install
