@@ -9,7 +9,7 @@
 # is present; needs root (or sudo) and the Debian package archive otherwise.
 
 postgres_initdb() {
-  compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -n 1
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -n 1 || true # absent: empty, not a failure (set -e)
 }
 
 postgres_install() {
