@@ -81,7 +81,7 @@ public readonly ref struct RespReply
 
     /// <summary>Elements of an aggregate, in order (a map yields key, value, key, value, ...).</summary>
     public RespReader Elements() =>
-        IsAggregate && Value > 0 ? new RespReader(_raw[(_payloadStart + _payloadLength)..]) : default;
+        IsAggregate && Value > 0 ? new RespReader(_raw[_payloadStart..]) : default;
 
     /// <summary>The reply as an integer: a <c>:</c> reply, or a bulk or simple string holding one (HGET of a counter).</summary>
     public bool TryGetInt64(out long value)
@@ -299,6 +299,8 @@ public ref struct RespReader
                 token.PayloadLength = 0;
                 return TryParseInteger(text, out token.Value) ? RespStatus.Ok : RespStatus.Malformed;
             case RespType.Array or RespType.Set or RespType.Map or RespType.Attribute or RespType.Push:
+                // No payload: the elements follow the header, which RespReply.Elements finds at PayloadStart.
+                token.PayloadStart = lineEnd;
                 token.PayloadLength = 0;
                 if (!TryParseInteger(text, out token.Value) || token.Value > MaxElements || token.Value < -1 ||
                     (token.Value == -1 && token.Type != RespType.Array))
