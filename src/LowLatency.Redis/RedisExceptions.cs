@@ -81,6 +81,8 @@ public sealed class RedisConnectionException : Exception
     {
     }
 
-    /// <summary>Commands whose replies never came: the last this many commands given to the connection.</summary>
+    /// <summary>Commands whose replies were not read: the last this many commands given to the connection. The server
+    /// may still have executed some of them (its reply lost with the connection), so retry idempotent writes (SET, HSET,
+    /// EXPIRE) as they are and make others (XADD, INCR) safe to repeat, e.g. with explicit stream ids.</summary>
     public int UnansweredCommands { get; }
 }

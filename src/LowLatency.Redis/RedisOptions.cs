@@ -35,7 +35,8 @@ public sealed record RedisOptions
     /// <summary>Sent with <c>CLIENT SETNAME</c> (or HELLO's SETNAME) so operators see who is connected. Default none.</summary>
     public string? ClientName { get; init; }
 
-    /// <summary>The limit on one TCP connect plus TLS handshake. Default 5 s.</summary>
+    /// <summary>The limit on one TCP connect. Default 5 s. The asynchronous connect honours it exactly; the synchronous
+    /// one (kept blocking so later receives do not allocate) bounds the kernel's SYN retries to about this long on Linux.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The limit on one send or one receive; a server silent for longer counts as gone. Default 5 s.</summary>
