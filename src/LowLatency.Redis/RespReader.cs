@@ -162,7 +162,23 @@ public ref struct RespReader
     /// <summary>Reads the next complete reply, or reports why it cannot (the position then does not move).</summary>
     public RespStatus TryRead(out RespReply reply)
     {
-        var status = TryMeasure(_buffer[_position..], out var length);
+        // Fast path for scalars (+OK, :1, bulk strings: what write pipelines get back): one token is the whole reply.
+        var rest = _buffer[_position..];
+        var status = ReadToken(rest, 0, out var first);
+        if (status == RespStatus.Ok && first.Type is not (RespType.Array or RespType.Map or RespType.Set or RespType.Push or RespType.Attribute))
+        {
+            reply = new RespReply(rest[..first.End], first.Type, first.Value, first.PayloadStart, first.PayloadLength);
+            _position += first.End;
+            return RespStatus.Ok;
+        }
+
+        if (status != RespStatus.Ok)
+        {
+            reply = default;
+            return status;
+        }
+
+        status = TryMeasure(rest, out var length);
         if (status != RespStatus.Ok)
         {
             reply = default;
