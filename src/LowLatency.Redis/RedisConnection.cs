@@ -91,13 +91,9 @@ public sealed class RedisConnection : IDisposable, IAsyncDisposable
         // the replies that did arrive told the caller's handler.
         ObjectDisposedException.ThrowIf(_disposed, this);
         var count = 0;
-        while (_inFlight > 0)
+        while (!ParseBuffered(ref handler, ref count))
         {
-            count += ParseBuffered(ref handler, count);
-            if (_inFlight > 0)
-            {
-                FillAsync(async: false, CancellationToken.None).GetAwaiter().GetResult();
-            }
+            FillAsync(async: false, CancellationToken.None).GetAwaiter().GetResult();
         }
 
         return count;
@@ -207,13 +203,9 @@ public sealed class RedisConnection : IDisposable, IAsyncDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var count = 0;
-        while (_inFlight > 0)
+        while (!ParseBuffered(ref handler, ref count))
         {
-            count += ParseBuffered(ref handler, count);
-            if (_inFlight > 0)
-            {
-                await FillAsync(async, cancellationToken).ConfigureAwait(false);
-            }
+            await FillAsync(async, cancellationToken).ConfigureAwait(false);
         }
 
         return (handler, count);
@@ -240,13 +232,13 @@ public sealed class RedisConnection : IDisposable, IAsyncDisposable
         return reply.IsError ? throw ToException(reply.Text!, _options.Endpoint) : reply;
     }
 
-    /// <summary>Hands every complete buffered reply to the handler; returns how many.</summary>
-    private int ParseBuffered<THandler>(ref THandler handler, int firstIndex)
+    /// <summary>Hands every complete buffered reply to the handler, adding them to <paramref name="count"/>; returns
+    /// whether every in-flight command is answered (false: receive more).</summary>
+    private bool ParseBuffered<THandler>(ref THandler handler, ref int count)
         where THandler : IRespReplyHandler
     {
         var start = _inputStart;
         var reader = new RespReader(_input.AsSpan(start, _inputEnd - start));
-        var count = 0;
         while (_inFlight > 0)
         {
             var status = reader.TryRead(out var reply);
@@ -268,11 +260,11 @@ public sealed class RedisConnection : IDisposable, IAsyncDisposable
             }
 
             _inFlight--;
-            handler.OnReply(firstIndex + count, reply);
+            handler.OnReply(count, reply);
             count++;
         }
 
-        return count;
+        return _inFlight == 0;
     }
 
     /// <summary>Receives more bytes after the unparsed rest of the buffer (moved to the front first), growing the buffer
