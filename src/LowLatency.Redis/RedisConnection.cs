@@ -33,6 +33,7 @@ public sealed class RedisConnection : IDisposable, IAsyncDisposable
     private Socket? _socket;
     private Stream? _stream;
     private int _inFlight;
+    private bool _handshaking;
     private bool _disposed;
 
     public RedisConnection(RedisOptions options)
@@ -472,7 +473,23 @@ public sealed class RedisConnection : IDisposable, IAsyncDisposable
         }
 
         _inFlight = steps.Count;
-        var (collector, _) = await ReadRepliesCoreAsync(async, new RedisReplyCollector(), cancellationToken).ConfigureAwait(false);
+        RedisReplyCollector collector;
+        _handshaking = true;
+        try
+        {
+            (collector, _) = await ReadRepliesCoreAsync(async, new RedisReplyCollector(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisConnectionException e)
+        {
+            // Lost while logging in: an I/O failure like any other, so EnsureConnectedAsync retries; the queued commands
+            // stay queued (Fail leaves them alone while _handshaking).
+            throw new IOException(e.Message, e);
+        }
+        finally
+        {
+            _handshaking = false;
+        }
+
         for (var i = 0; i < steps.Count; i++)
         {
             var reply = collector.Replies[i];
@@ -539,9 +556,13 @@ public sealed class RedisConnection : IDisposable, IAsyncDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private RedisConnectionException Fail(string what, Exception? inner)
     {
-        var unanswered = _inFlight + _output.Commands;
+        var unanswered = _handshaking ? 0 : _inFlight + _output.Commands;
         _inFlight = 0;
-        _output.Reset();
+        if (!_handshaking)
+        {
+            _output.Reset();
+        }
+
         Close();
         return new RedisConnectionException(
             $"Redis connection to {_options.Endpoint} failed: {what}; {unanswered} commands unanswered (the caller may retry them).",
