@@ -215,7 +215,8 @@ public sealed class RedisConnectionTests(RedisServerFixture fixture) : IClassFix
         Assert.True(db0.Execute("GET", key).IsNull);
         Assert.Equal("three", db3.Execute("GET", key).Text);
         Assert.Equal(1, db3.Execute("EXISTS", key).Value);
-        Assert.Throws<RedisServerException>(() => Connect(o => o with { Database = 99 }).Connect());
+        using var missing = Connect(o => o with { Database = 99 });
+        Assert.Contains("SELECT failed", Assert.Throws<RedisServerException>(missing.Connect).Message, StringComparison.Ordinal);
     }
 
     [RedisFact]
