@@ -29,8 +29,11 @@ public sealed class OutputBatch
 {
     private readonly OutputEvent[] _events;
 
-    internal OutputBatch(int capacity, SymbolTable symbols)
+    /// <summary>Creates an empty batch of at most <paramref name="capacity"/> events (a sink makes its own; tests and tools may too).</summary>
+    public OutputBatch(int capacity, SymbolTable symbols)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentNullException.ThrowIfNull(symbols);
         _events = new OutputEvent[capacity];
         Symbols = symbols;
     }
@@ -54,6 +57,12 @@ public sealed class OutputBatch
     /// <summary>When the first event went in (ns, Stopwatch ticks scaled), for the batch timeout.</summary>
     internal long FirstEventTicks { get; private set; }
 
+    /// <summary>Appends an event (the caller keeps within the capacity).</summary>
+    public void Add(in OutputEvent e) => Add(in e, 0);
+
+    /// <summary>Empties the batch.</summary>
+    public void Clear() => Count = 0;
+
     internal void Add(in OutputEvent e, long nowTicks)
     {
         if (Count == 0)
@@ -63,6 +72,4 @@ public sealed class OutputBatch
 
         _events[Count++] = e;
     }
-
-    internal void Clear() => Count = 0;
 }
