@@ -17,7 +17,7 @@ internal sealed class RespFieldWriter : RowWriter
     private const int MaxFields = 64;
 
     private readonly (int NameStart, int NameLength, int ValueStart, int ValueLength)[] _fields = new (int, int, int, int)[MaxFields];
-    private readonly byte[] _number = new byte[FixedPoint.MaxFormattedLength];
+    private readonly byte[] _number = new byte[Math.Max(FixedPoint.MaxFormattedLength, 32)]; // a double's shortest round trip takes up to 24
     private int _count;
 
     /// <summary>Fields written since <see cref="Begin"/>.</summary>
@@ -78,7 +78,11 @@ internal sealed class RespFieldWriter : RowWriter
     {
         if (double.IsFinite(value))
         {
-            Utf8Formatter.TryFormat(value, _number, out var written);
+            if (!Utf8Formatter.TryFormat(value, _number, out var written))
+            {
+                throw new InvalidOperationException($"The double {value} does not fit the field buffer.");
+            }
+
             Field(name, _number.AsSpan(0, written));
         }
         else
