@@ -5,7 +5,11 @@ using LowLatency.Connectors.Binance;
 using LowLatency.Engine;
 using LowLatency.Host.Replay;
 using LowLatency.Kafka.Sink;
+using LowLatency.Postgres;
+using LowLatency.Redis;
+using LowLatency.Redis.Sink;
 using LowLatency.Sinks.Avro;
+using LowLatency.Sinks.Batching;
 using LowLatency.Sinks.Files;
 using Microsoft.Extensions.Logging;
 
@@ -52,6 +56,27 @@ public sealed record DaemonOptions
         ("COMMIT_INTERVAL_MS", "1000", "How often a commit mark goes through the pipeline."),
         ("OUTPUT_DIR", "out", "Local file sink directory; empty to disable the file sink."),
         ("OUTPUT_FORMAT", "jsonl", "Local files as jsonl or csv."),
+        ("REDIS_HOST", "(none)", "Redis hot tier: set to enable it (ticker:{SYMBOL} hashes, candle:{SYMBOL}:{interval} last closed candles, the alerts stream)."),
+        ("REDIS_PORT", "6379", "Redis port."),
+        ("REDIS_PASSWORD", "(none)", "Redis password (AUTH)."),
+        ("REDIS_USERNAME", "(none)", "Redis ACL user (AUTH username password)."),
+        ("REDIS_DB", "0", "Redis database (SELECT)."),
+        ("TICKER_TTL_SECONDS", "60", "TTL of the ticker:{SYMBOL} hashes."),
+        ("TICKER_WATERMARK_DELAY_MS", "10000", "Tickers further behind the newest event time seen are stale and not written (counted)."),
+        ("TICKER_MAX_FUTURE_MS", "5000", "Tickers further ahead of the wall clock are not written (counted)."),
+        ("POSTGRES_HOST", "(none)", "PostgreSQL warm tier: set to enable it (candles and alerts tables, schema migrated at start)."),
+        ("POSTGRES_PORT", "5432", "PostgreSQL port."),
+        ("POSTGRES_USER", "postgres", "PostgreSQL user."),
+        ("POSTGRES_PASSWORD", "(none)", "PostgreSQL password."),
+        ("POSTGRES_DB", "postgres", "PostgreSQL database."),
+        ("POSTGRES_SSLMODE", "prefer", "disable, allow, prefer, require, verify-ca or verify-full."),
+        ("POSTGRES_SCHEMA", "lowlatency", "Schema of the tables."),
+        ("POSTGRES_RETENTION_DAYS", "90", "Candles, alerts and trades older than this are deleted (at start, then every 6 h)."),
+        ("SINK_OVERFLOW", "backpressure", "What the store sinks (Redis, PostgreSQL) do when a store is slow or down and their buffer is full: backpressure (the source pauses, nothing lost) or spill (to a local journal, replayed when the store is back)."),
+        ("SINK_JOURNAL_DIR", "journal", "Where the store sinks keep their spill journals and failed batches."),
+        ("SINK_BATCH_SIZE", "1000", "Events per batch written to a store at most."),
+        ("SINK_BATCH_TIMEOUT_MS", "100", "Longest an event waits in a store sink's batch while output keeps coming."),
+        ("SINK_MAX_IN_FLIGHT", "2", "Batches written to a store at once, per sink."),
         ("CANDLE_INTERVALS", "1s,1m,5m,15m,1h", "Candle intervals."),
         ("ALLOWED_LATENESS_MS", "2000", "How late a trade may arrive and still update its candle."),
         ("SHARDS", "cores - 1 (at least 1)", "Aggregation shards (pinned threads)."),
@@ -115,6 +140,15 @@ public sealed record DaemonOptions
     public OutputFileFormat OutputFormat { get; init; } = OutputFileFormat.JsonLines;
 
     public IReadOnlyList<TimeSpan> Intervals { get; init; } = s_defaultIntervals;
+
+    /// <summary>The Redis hot tier, or null when <c>REDIS_HOST</c> is unset.</summary>
+    public RedisSinkOptions? Redis { get; init; }
+
+    /// <summary>The PostgreSQL warm tier, or null when <c>POSTGRES_HOST</c> is unset.</summary>
+    public PostgresOptions? Postgres { get; init; }
+
+    /// <summary>The store sinks' batching, in-flight, retry and overflow settings (each sink takes its own name).</summary>
+    public BatchingSinkOptions Sinks { get; init; } = new() { Name = "sink" };
 
     public TimeSpan Lateness { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -251,6 +285,36 @@ public sealed record DaemonOptions
                 ? Wrap("CANDLE_INTERVALS", () => (IReadOnlyList<TimeSpan>)[.. intervals.Split(',').Select(ReplayCommandOptions.ParseDuration)])
                 : s_defaultIntervals,
             Lateness = TimeSpan.FromMilliseconds(Int("ALLOWED_LATENESS_MS", 2_000, 0)),
+            Redis = Optional("REDIS_HOST", null) is not { } redisHost ? null : new RedisSinkOptions
+            {
+                Redis = new RedisOptions
+                {
+                    Host = redisHost,
+                    Port = Int("REDIS_PORT", 6379, 1) is var port && port <= 65_535 ? port : throw new FormatException($"REDIS_PORT: {Get("REDIS_PORT")} is not a port."),
+                    Password = Optional("REDIS_PASSWORD", null),
+                    Username = Optional("REDIS_USERNAME", null),
+                    Database = Int("REDIS_DB", 0, 0),
+                    ClientName = "lowlatency",
+                },
+                TickerTtlSeconds = Int("TICKER_TTL_SECONDS", 60, 1),
+                TickerWatermarkDelayMs = Int("TICKER_WATERMARK_DELAY_MS", 10_000, 0),
+                TickerMaxFutureMs = Int("TICKER_MAX_FUTURE_MS", 5_000, 0),
+            },
+            Postgres = Optional("POSTGRES_HOST", null) is null ? null : PostgresOptions.FromVariables(variables),
+            Sinks = new BatchingSinkOptions
+            {
+                Name = "sink",
+                Overflow = Text("SINK_OVERFLOW", "backpressure") switch
+                {
+                    "backpressure" => OverflowPolicy.Backpressure,
+                    "spill" => OverflowPolicy.Spill,
+                    var other => throw new FormatException($"SINK_OVERFLOW: '{other}' is not backpressure or spill."),
+                },
+                JournalDirectory = Optional("SINK_JOURNAL_DIR", "journal") ?? throw new FormatException("SINK_JOURNAL_DIR: empty; the store sinks need a directory for their journals."),
+                BatchSize = Int("SINK_BATCH_SIZE", 1_000, 1),
+                BatchTimeout = TimeSpan.FromMilliseconds(Int("SINK_BATCH_TIMEOUT_MS", 100, 1)),
+                MaxInFlightBatches = Int("SINK_MAX_IN_FLIGHT", 2, 1),
+            },
             Shards = Int("SHARDS", Math.Max(1, Environment.ProcessorCount - 1), 1),
             RingSize = ringSize,
             SymbolCapacity = Int("SYMBOL_CAPACITY", 4096, 1),

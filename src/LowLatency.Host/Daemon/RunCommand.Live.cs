@@ -5,6 +5,7 @@ using LowLatency.Engine;
 using LowLatency.Market;
 using LowLatency.Ring;
 using LowLatency.Sinks.Files;
+using LowLatency.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace LowLatency.Host.Daemon;
@@ -36,13 +37,28 @@ public static partial class RunCommand
             filesThread = pipeline.Output.HandleEventsWith(new OutputFileHandler(files), new EventProcessorOptions { ThreadName = "sink-files" });
         }
 
+        StoreSinks stores;
+        try
+        {
+            stores = StoreSinks.Start(options, symbols, commitMarks: null, loggers);
+        }
+        catch (Exception e)
+        {
+            LogStoreFailed(log, e.Message);
+            return 1;
+        }
+
+        using var storesScope = stores;
+        stores.Attach(pipeline.Output);
+
         var gaps = new LiveGaps(loggers.CreateLogger<LiveGaps>());
         var client = new BinanceStreamClient<PipelineFrameHandler>(live, new PipelineFrameHandler(pipeline, gaps), loggers.CreateLogger("LowLatency.Binance"));
         pipeline.Start();
         LogLiveStarted(log, live.Url, live.Streams.Count, live.Redundancy, options.Shards);
 
         using var metrics = new EngineMetrics(client.Counters, pipeline);
-        using var http = StartHttp(options, metrics, () => LiveComponents(client, pipeline, files, filesThread), loggers, log, httpStarted);
+        metrics.AddSinks(stores.Sinks);
+        using var http = StartHttp(options, metrics, () => LiveComponents(client, pipeline, files, filesThread, stores), loggers, log, httpStarted);
 
         client.Start();
         var started = Stopwatch.GetTimestamp();
@@ -62,7 +78,7 @@ public static partial class RunCommand
     }
 
     private static Dictionary<string, ComponentHealth> LiveComponents(
-        BinanceStreamClient<PipelineFrameHandler> client, MarketDataPipeline pipeline, OutputFileWriter? files, IEventProcessor? filesThread)
+        BinanceStreamClient<PipelineFrameHandler> client, MarketDataPipeline pipeline, OutputFileWriter? files, IEventProcessor? filesThread, StoreSinks stores)
     {
         var shardsRunning = pipeline.Shards.Count(s => s.IsRunning);
         var components = new Dictionary<string, ComponentHealth>(StringComparer.Ordinal)
@@ -92,6 +108,7 @@ public static partial class RunCommand
             });
         }
 
+        stores.AddHealth(components);
         return components;
     }
 
@@ -113,7 +130,12 @@ public static partial class RunCommand
 public readonly struct PipelineFrameHandler(MarketDataPipeline pipeline, LiveGaps gaps) : IBinanceFrameHandler
 {
     /// <inheritdoc />
-    public void OnFrame(ReadOnlySpan<byte> frame, long receiveTimeNs) => pipeline.Publish(frame, receiveTimeNs, SourcePosition.None);
+    /// <remarks>
+    /// The ingest stamp is the socket read's time, not the moment of publishing, so the daemon's ingest→aggregated
+    /// latency includes the client's own part (arbitration, a reorder-buffer wait).
+    /// </remarks>
+    public void OnFrame(ReadOnlySpan<byte> frame, long receiveTimeNs) =>
+        pipeline.Publish(frame, receiveTimeNs, SourcePosition.None, WallClock.ToTimestamp(receiveTimeNs));
 
     /// <inheritdoc />
     public void OnGap(in StreamGap gap) => gaps.Report(gap);

@@ -44,7 +44,7 @@ public static partial class RunCommand
         using var linked = StopSignals.Register(stop, signal => LogSignal(log, signal));
 
         var symbols = new SymbolTable(options.SymbolCapacity);
-        var durableSinks = options.OutputDirectory is null ? 1 : 2;
+        var durableSinks = (options.OutputDirectory is null ? 1 : 2) + StoreSinks.CountEnabled(options);
         var watermark = new CommitWatermark(options.Shards, durableSinks, partitionCapacity: 1024);
         using var pipeline = new MarketDataPipeline(symbols, new MarketDataPipelineOptions
         {
@@ -56,6 +56,20 @@ public static partial class RunCommand
             AssetPriceDecoder = table => AssetDecoder(table, options),
             Candles = new CandleAggregatorOptions { Intervals = options.Intervals, AllowedLateness = options.Lateness, SymbolCapacity = options.SymbolCapacity },
         });
+
+        StoreSinks stores;
+        try
+        {
+            stores = StoreSinks.Start(options, symbols, watermark, loggers);
+        }
+        catch (Exception e)
+        {
+            LogStoreFailed(log, e.Message);
+            return 1;
+        }
+
+        using var storesScope = stores;
+        stores.Attach(pipeline.Output);
 
         using var kafkaSink = new KafkaSink(
             new KafkaSinkOptions
@@ -119,7 +133,8 @@ public static partial class RunCommand
         // Declared after the source, so disposed before it: no scrape reads a disposed source. Started before the source
         // thread, so that a port already in use fails the start before anything is consumed.
         using var metrics = new EngineMetrics(source, pipeline, kafkaSink);
-        using var http = StartHttp(options, metrics, () => Components(source, sourceThread, pipeline, kafkaSink, kafkaSinkThread, files, filesThread), loggers, log, httpStarted);
+        metrics.AddSinks(stores.Sinks);
+        using var http = StartHttp(options, metrics, () => Components(source, sourceThread, pipeline, kafkaSink, kafkaSinkThread, files, filesThread, stores), loggers, log, httpStarted);
 
         sourceThread.Start();
 
@@ -170,7 +185,7 @@ public static partial class RunCommand
 
     /// <summary>The components <c>/health</c> reports; read on a request thread from fields their owners publish.</summary>
     private static Dictionary<string, ComponentHealth> Components(
-        KafkaSource source, Thread sourceThread, MarketDataPipeline pipeline, KafkaSink kafkaSink, IEventProcessor kafkaSinkThread, OutputFileWriter? files, IEventProcessor? filesThread)
+        KafkaSource source, Thread sourceThread, MarketDataPipeline pipeline, KafkaSink kafkaSink, IEventProcessor kafkaSinkThread, OutputFileWriter? files, IEventProcessor? filesThread, StoreSinks stores)
     {
         var sincePoll = TimeSpan.FromMilliseconds(Environment.TickCount64 - source.LastPollTicks);
         var shardsRunning = pipeline.Shards.Count(s => s.IsRunning);
@@ -208,6 +223,7 @@ public static partial class RunCommand
             });
         }
 
+        stores.AddHealth(components);
         return components;
     }
 
@@ -216,6 +232,9 @@ public static partial class RunCommand
         var schema = options.AssetSchemaLocation is null ? null : AvroSchema.Parse(File.ReadAllText(options.AssetSchemaLocation));
         return new AssetPriceDecoder(symbols, AvroFraming.Confluent, schema, options.AssetSchemaId);
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "a store could not be opened: {Reason}")]
+    private static partial void LogStoreFailed(ILogger log, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "started: Kafka {Bootstrap}, topics {Topics}, group {Group}, {Shards} shard(s)")]
     private static partial void LogStarted(ILogger log, string bootstrap, string topics, string group, int shards);
