@@ -3,14 +3,17 @@
 # data in one state directory (never the system's services):
 #   .ci/servers.sh start   starts them and prints the environment variables to export (eval "$(.ci/servers.sh start)")
 #   .ci/servers.sh stop    stops them and removes the state directory
-# State directory: LOWLATENCY_SERVERS_DIR (default /tmp/lowlatency-servers). Ports: LOWLATENCY_POSTGRES_PORT (55432).
+# State directory: LOWLATENCY_SERVERS_DIR (default /tmp/lowlatency-servers). Ports: LOWLATENCY_POSTGRES_PORT (55432),
+# LOWLATENCY_REDIS_PORT (56379).
 # PostgreSQL: a cluster made by initdb, user postgres with password "lowlatency" over TCP; run as root, initdb and
-# pg_ctl run as the postgres user. Redis: to come with the RESP client (issue 6).
+# pg_ctl run as the postgres user. Redis: redis-server with an append-only file (fsync every second) in the state
+# directory, no password.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=${LOWLATENCY_SERVERS_DIR:-/tmp/lowlatency-servers}
 pg_port=${LOWLATENCY_POSTGRES_PORT:-55432}
 pg_password=lowlatency
+redis_port=${LOWLATENCY_REDIS_PORT:-56379}
 
 as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -42,8 +45,28 @@ postgres_stop() {
   fi
 }
 
+redis_start() {
+  . .ci/redis.sh >&2
+  local dir=$state/redis
+  mkdir -p "$dir"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly yes --daemonize yes \
+    --pidfile "$dir/redis.pid" --logfile "$dir/server.log" >&2
+  for _ in $(seq 50); do
+    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  printf 'export REDIS_HOST=127.0.0.1 REDIS_PORT=%s\n' "$redis_port"
+}
+
+redis_stop() {
+  local pid=$state/redis/redis.pid
+  if [ -f "$pid" ]; then
+    kill "$(cat "$pid")" 2>/dev/null || true
+  fi
+}
+
 case "${1:-}" in
-  start) postgres_start ;;
-  stop) postgres_stop; rm -rf "$state" ;;
+  start) postgres_start; redis_start ;;
+  stop) postgres_stop; redis_stop; rm -rf "$state" ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac
