@@ -49,6 +49,7 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
     private readonly SortedSet<long> _completedAhead = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly SpillJournal _spill;
+    private readonly Lock _spillLock = new(); // appends (ring thread) against sealing for a replay (replay task)
     private readonly SpillJournal _failed;
     private readonly long _batchTimeoutTicks;
     private OutputBatch _filling;
@@ -111,13 +112,7 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
     /// Writes whatever a previous run spilled and did not replay (after a crash or a stop during an outage) into the
     /// store, retrying transient failures, and then removes the journal. Call it before the output ring starts.
     /// </summary>
-    public async Task RecoverAsync(CancellationToken cancellationToken = default)
-    {
-        if (_spill.HasBatches)
-        {
-            await ReplaySpillAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public async Task RecoverAsync(CancellationToken cancellationToken = default) => await ReplaySpillAsync(cancellationToken).ConfigureAwait(false);
 
     /// <summary>One output event (the sink's ring thread).</summary>
     public void OnEvent(in OutputEvent e, bool endOfBatch)
@@ -240,7 +235,10 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
         long bytes;
         try
         {
-            bytes = _spill.Append(batch);
+            lock (_spillLock)
+            {
+                bytes = _spill.Append(batch);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -346,34 +344,57 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
     {
         lock (_lock)
         {
-            if (_replay.IsCompleted && !_disposed && _spill.HasBatches)
+            if (_replay.IsCompleted && !_disposed && (_spill.HasBatches || File.Exists(_spill.Path + ".replaying")))
             {
                 _replay = Task.Run(() => ReplaySpillAsync(_stopping.Token));
             }
         }
     }
 
-    /// <summary>Writes the spilled batches into the store, oldest first, then removes the journal.</summary>
+    /// <summary>
+    /// Writes the spilled batches into the store, oldest first, and removes them: a file sealed earlier (a replay cut
+    /// short by a stop or a crash) first, then the journal as it is now, sealed so that batches spilled meanwhile go to a
+    /// new file (replayed by the next round).
+    /// </summary>
     private async Task ReplaySpillAsync(CancellationToken cancellationToken)
     {
+        var sealedPath = _spill.Path + ".replaying";
         var batch = new OutputBatch(_options.BatchSize, Symbols);
         try
         {
-            var replayed = await _spill.ReadAllAsync(batch, async b =>
+            for (var round = 0; round < 2; round++)
             {
-                await WriteWithRetriesAsync(b, cancellationToken).ConfigureAwait(false);
-                Counters.OnReplayed(b.Count);
-            }).ConfigureAwait(false);
-            _spill.Delete();
-            LogReplayed(_options.Name, replayed);
+                if (!File.Exists(sealedPath))
+                {
+                    bool moved;
+                    lock (_spillLock)
+                    {
+                        moved = _spill.SealTo(sealedPath);
+                    }
+
+                    if (!moved)
+                    {
+                        return;
+                    }
+                }
+
+                using var sealedJournal = new SpillJournal(sealedPath);
+                var replayed = await sealedJournal.ReadAllAsync(batch, async b =>
+                {
+                    await WriteWithRetriesAsync(b, cancellationToken).ConfigureAwait(false);
+                    Counters.OnReplayed(b.Count);
+                }).ConfigureAwait(false);
+                sealedJournal.Delete();
+                LogReplayed(_options.Name, replayed);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // stopped: the journal stays, the next start replays it (writes are idempotent)
+            // stopped: the sealed file stays, the next start replays it first (writes are idempotent)
         }
         catch (Exception e)
         {
-            LogReplayFailed(_options.Name, _spill.Path, e);
+            LogReplayFailed(_options.Name, sealedPath, e);
         }
     }
 

@@ -133,6 +133,24 @@ public sealed class SpillJournal : IDisposable
         return batches;
     }
 
+    /// <summary>
+    /// Moves the journal's batches to <paramref name="sealedPath"/> (if it has any) and starts afresh, so batches
+    /// appended from now on go to a new file while the sealed one is replayed: a replay never reads a file that is still
+    /// growing, nor deletes a batch appended after it began. False if there was nothing to seal. The caller serialises
+    /// it with <see cref="Append"/>.
+    /// </summary>
+    public bool SealTo(string sealedPath)
+    {
+        CloseAppend();
+        if (!HasBatches)
+        {
+            return false;
+        }
+
+        File.Move(_path, sealedPath, overwrite: false);
+        return true;
+    }
+
     /// <summary>Removes the file (every batch in it is in the store now).</summary>
     public void Delete()
     {
