@@ -105,13 +105,20 @@ public sealed class LocalExchangeFeedTests
     [Fact]
     public async Task Speed_TenTimesAndRealTime_PaceTheFeedByItsOwnClock()
     {
-        // 21 frames over 2 s of feed time. Only loose bounds: the machine is shared and small.
+        // 21 frames over 2 s of feed time. The lower bounds (never faster than the feed's clock) hold on any machine; a
+        // loaded one only slows a run down, so 10x is timed three times and its fastest run compared.
         var feed = ExchangeFeed.FromFrames(TestFeeds.Trades("BTCUSDT", 21, gapMs: 100));
 
-        var tenTimes = await TimeToPlayAsync(feed, speed: 10);
+        var tenTimes = TimeSpan.MaxValue;
+        for (var attempt = 0; attempt < 3 && tenTimes > TimeSpan.FromSeconds(0.6); attempt++)
+        {
+            var run = await TimeToPlayAsync(feed, speed: 10);
+            Assert.True(run.TotalSeconds >= 0.15, $"At 10x, 2 s of feed played in {run.TotalSeconds:0.000} s");
+            tenTimes = run < tenTimes ? run : tenTimes;
+        }
+
         var realTime = await TimeToPlayAsync(feed, speed: 1);
 
-        Assert.InRange(tenTimes.TotalSeconds, 0.15, 1.5);
         Assert.True(realTime.TotalSeconds >= 1.9, $"At 1x, 2 s of feed played in {realTime.TotalSeconds:0.000} s");
         Assert.True(realTime > 2 * tenTimes, $"1x took {realTime.TotalSeconds:0.000} s, 10x {tenTimes.TotalSeconds:0.000} s");
 
