@@ -316,39 +316,49 @@ public sealed class RedisSinkWriter : IBatchWriter, IDisposable
     private void WriteTicker(OutputRecords records, in OutputEvent e)
     {
         records.Write(_fields, e);
-        _key.ResetWrittenCount();
-        _key.Write("ticker:"u8);
-        _key.Write(records.Symbols.GetUtf8(e.SymbolId));
-        var command = _connection.Command(6 + (2 * _fields.Count)).Arg("EVALSHA"u8).Arg(_tickerSha).Arg("1"u8).Arg(_key.WrittenSpan)
-            .Arg(_fields.ValueOf("event_time"u8)).Arg(_tickerTtl);
-        _fields.AppendFields(command);
-        Queue(OutputKind.Ticker);
+        Key("ticker:"u8, records.Symbols.GetUtf8(e.SymbolId));
+        var command = Script(_tickerSha, "1"u8, leading: 3).Arg(_key.WrittenSpan).Arg(_fields.ValueOf("event_time"u8)).Arg(_tickerTtl);
+        EndScript(command, OutputKind.Ticker);
     }
 
     private void WriteCandle(OutputRecords records, in OutputEvent e)
     {
         records.Write(_fields, e);
-        _key.ResetWrittenCount();
-        _key.Write("candle:"u8);
-        _key.Write(records.Symbols.GetUtf8(e.Candle.SymbolId));
+        Key("candle:"u8, records.Symbols.GetUtf8(e.Candle.SymbolId));
         _key.Write(":"u8);
         _key.Write(OutputRecords.IntervalName(e.Candle.IntervalNs));
-        var command = _connection.Command(5 + (2 * _fields.Count)).Arg("EVALSHA"u8).Arg(_candleSha).Arg("1"u8).Arg(_key.WrittenSpan)
-            .Arg(_fields.ValueOf("open_time"u8));
-        _fields.AppendFields(command);
-        Queue(OutputKind.Candle);
+        var command = Script(_candleSha, "1"u8, leading: 2).Arg(_key.WrittenSpan).Arg(_fields.ValueOf("open_time"u8));
+        EndScript(command, OutputKind.Candle);
     }
 
     private void WriteAlert(OutputRecords records, in OutputEvent e)
     {
         records.Write(_fields, e);
+        Key("alert:"u8, _fields.ValueOf("id"u8));
+        var command = Script(_alertSha, "2"u8, leading: 4).Arg(_alertStream).Arg(_key.WrittenSpan).Arg(_alertLength).Arg(_alertDedup);
+        EndScript(command, OutputKind.Alert);
+    }
+
+    /// <summary>The key <paramref name="prefix"/><paramref name="name"/> in <see cref="_key"/>.</summary>
+    private void Key(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> name)
+    {
         _key.ResetWrittenCount();
-        _key.Write("alert:"u8);
-        _key.Write(_fields.ValueOf("id"u8));
-        var command = _connection.Command(7 + (2 * _fields.Count)).Arg("EVALSHA"u8).Arg(_alertSha).Arg("2"u8).Arg(_alertStream).Arg(_key.WrittenSpan)
-            .Arg(_alertLength).Arg(_alertDedup);
+        _key.Write(prefix);
+        _key.Write(name);
+    }
+
+    /// <summary>
+    /// Starts <c>EVALSHA sha numkeys</c> for a command whose <paramref name="leading"/> keys and arguments the caller
+    /// adds next, and whose record fields <see cref="EndScript"/> adds after them.
+    /// </summary>
+    private RespWriter Script(byte[]? sha, ReadOnlySpan<byte> keys, int leading) =>
+        _connection.Command(3 + leading + (2 * _fields.Count)).Arg("EVALSHA"u8).Arg(sha).Arg(keys);
+
+    /// <summary>Appends the record's fields and remembers the command's kind for its reply.</summary>
+    private void EndScript(RespWriter command, OutputKind kind)
+    {
         _fields.AppendFields(command);
-        Queue(OutputKind.Alert);
+        Queue(kind);
     }
 
     private async Task LoadScriptsAsync(CancellationToken cancellationToken)
