@@ -80,7 +80,6 @@ public static partial class RunCommand
     private static Dictionary<string, ComponentHealth> LiveComponents(
         BinanceStreamClient<PipelineFrameHandler> client, MarketDataPipeline pipeline, OutputFileWriter? files, IEventProcessor? filesThread, StoreSinks stores)
     {
-        var shardsRunning = pipeline.Shards.Count(s => s.IsRunning);
         var components = new Dictionary<string, ComponentHealth>(StringComparer.Ordinal)
         {
             ["binance"] = new(client.Counters.OpenConnections > 0, new Dictionary<string, object?>
@@ -91,24 +90,8 @@ public static partial class RunCommand
                 ["gaps"] = client.Counters.Gaps,
                 ["reconnects"] = client.Counters.Reconnects,
             }),
-            ["pipeline"] = new(shardsRunning == pipeline.Shards.Count, new Dictionary<string, object?>
-            {
-                ["shards"] = pipeline.Shards.Count,
-                ["shards_running"] = shardsRunning,
-                ["input_ring_usage"] = pipeline.InputOccupancy,
-            }),
         };
-        if (files is not null && filesThread is not null)
-        {
-            var (candles, alerts, tickers) = files.Lines;
-            components["file_sink"] = new(filesThread.IsRunning, new Dictionary<string, object?>
-            {
-                ["running"] = filesThread.IsRunning,
-                ["lines"] = candles + alerts + tickers,
-            });
-        }
-
-        stores.AddHealth(components);
+        AddEngineHealth(components, pipeline, files, filesThread, stores);
         return components;
     }
 

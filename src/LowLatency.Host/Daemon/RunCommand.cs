@@ -188,7 +188,6 @@ public static partial class RunCommand
         KafkaSource source, Thread sourceThread, MarketDataPipeline pipeline, KafkaSink kafkaSink, IEventProcessor kafkaSinkThread, OutputFileWriter? files, IEventProcessor? filesThread, StoreSinks stores)
     {
         var sincePoll = TimeSpan.FromMilliseconds(Environment.TickCount64 - source.LastPollTicks);
-        var shardsRunning = pipeline.Shards.Count(s => s.IsRunning);
         var components = new Dictionary<string, ComponentHealth>(StringComparer.Ordinal)
         {
             ["kafka_source"] = new(sourceThread.IsAlive && sincePoll < TimeSpan.FromSeconds(30), new Dictionary<string, object?>
@@ -199,12 +198,6 @@ public static partial class RunCommand
                 ["last_poll"] = DateTimeOffset.UtcNow - sincePoll,
                 ["messages"] = source.Messages,
             }),
-            ["pipeline"] = new(shardsRunning == pipeline.Shards.Count, new Dictionary<string, object?>
-            {
-                ["shards"] = pipeline.Shards.Count,
-                ["shards_running"] = shardsRunning,
-                ["input_ring_usage"] = pipeline.InputOccupancy,
-            }),
             ["kafka_sink"] = new(kafkaSinkThread.IsRunning && kafkaSink.Failed == 0, new Dictionary<string, object?>
             {
                 ["running"] = kafkaSinkThread.IsRunning,
@@ -213,6 +206,21 @@ public static partial class RunCommand
                 ["failed"] = kafkaSink.Failed,
             }),
         };
+        AddEngineHealth(components, pipeline, files, filesThread, stores);
+        return components;
+    }
+
+    /// <summary>The components both engine modes report: the pipeline, the file sink, the store sinks.</summary>
+    private static void AddEngineHealth(
+        Dictionary<string, ComponentHealth> components, MarketDataPipeline pipeline, OutputFileWriter? files, IEventProcessor? filesThread, StoreSinks stores)
+    {
+        var shardsRunning = pipeline.Shards.Count(s => s.IsRunning);
+        components["pipeline"] = new(shardsRunning == pipeline.Shards.Count, new Dictionary<string, object?>
+        {
+            ["shards"] = pipeline.Shards.Count,
+            ["shards_running"] = shardsRunning,
+            ["input_ring_usage"] = pipeline.InputOccupancy,
+        });
         if (files is not null && filesThread is not null)
         {
             var (candles, alerts, tickers) = files.Lines;
@@ -224,7 +232,6 @@ public static partial class RunCommand
         }
 
         stores.AddHealth(components);
-        return components;
     }
 
     private static AssetPriceDecoder AssetDecoder(SymbolTable symbols, DaemonOptions options)

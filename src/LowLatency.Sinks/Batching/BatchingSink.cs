@@ -240,9 +240,9 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
                 bytes = _spill.Append(batch);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
-            // The disk cannot take it either: fall back to waiting, which loses nothing.
+            // The disk cannot take it either (or the journal is damaged): fall back to waiting, which loses nothing.
             LogSpillFailed(_options.Name, e);
             _slots.Wait();
             _slots.Release();

@@ -225,7 +225,14 @@ public sealed class SpillJournal : IDisposable
 
         EnsureBuffer(RecordHeaderBytes + (int)length);
         await stream.ReadExactlyAsync(_buffer.AsMemory(RecordHeaderBytes, (int)length)).ConfigureAwait(false);
-        return AvroFingerprint.Crc32(_buffer.AsSpan(RecordHeaderBytes, (int)length)) == crc ? (int)length : -1;
+        if (AvroFingerprint.Crc32(_buffer.AsSpan(RecordHeaderBytes, (int)length)) == crc)
+        {
+            return (int)length;
+        }
+
+        // Only the last record can be torn by a crash; a bad one with records after it is damage, never cut away silently.
+        return stream.Position == stream.Length ? -1
+            : throw new InvalidDataException($"The spill journal {_path} has a corrupt record ending at byte {stream.Position} of {stream.Length}; it is kept as it is.");
     }
 
     /// <summary>Cuts the file back to <paramref name="length"/> bytes (a torn last record), if it is longer.</summary>

@@ -207,6 +207,30 @@ public sealed class BatchingSinkTests : IDisposable
         Assert.Contains("another build", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task SpillJournal_DamagedRecordBeforeTheEnd_RefusedAndKeptNotCutAway()
+    {
+        var path = Path.Combine(_journal, "damaged.spill");
+        using (var journal = new SpillJournal(path))
+        {
+            for (var i = 1; i <= 2; i++)
+            {
+                var batch = new OutputBatch(1, _symbols);
+                batch.Add(Candle("BTCUSDT", i));
+                journal.Append(batch);
+            }
+        }
+
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[12 + 8 + 6] ^= 0xFF; // inside the first record's payload: its CRC no longer matches, and a record follows
+        await File.WriteAllBytesAsync(path, bytes);
+        using var reader = new SpillJournal(path);
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => reader.ReadAllAsync(new OutputBatch(1, _symbols), _ => Task.CompletedTask));
+        Assert.Contains("corrupt record", error.Message, StringComparison.Ordinal);
+        Assert.Equal(bytes.Length, new FileInfo(path).Length);
+    }
+
     private static OutputEvent Mark(long id) => new() { Kind = OutputKind.Mark, MarkId = id };
 
     private static OutputEvent CandleIn(SymbolTable symbols, string symbol, long openTime)
