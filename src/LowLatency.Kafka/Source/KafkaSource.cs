@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Confluent.Kafka;
 using LowLatency.Codecs.Binance;
@@ -340,6 +341,11 @@ public sealed partial class KafkaSource : IDisposable
         var occupancy = _pipeline.InputOccupancy;
         if (!_paused && occupancy >= _options.PauseAtOccupancy)
         {
+            if (RoomWithin(_options.PauseAfter))
+            {
+                return; // a burst, not a stall: the ring made room without a pause and its refetch
+            }
+
             var assignment = _consumer.Assignment;
             if (assignment.Count == 0)
             {
@@ -355,6 +361,27 @@ public sealed partial class KafkaSource : IDisposable
         {
             Resume(_pausedPartitions);
         }
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="grace"/> for the input ring to drop below the pause threshold; true when it did. Spins
+    /// briefly, then yields and sleeps (<see cref="SpinWait"/>), so a waiting source does not take a core from the shards.
+    /// </summary>
+    private bool RoomWithin(TimeSpan grace)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(grace.TotalSeconds * Stopwatch.Frequency);
+        var spin = default(SpinWait);
+        while (_pipeline.InputOccupancy >= _options.PauseAtOccupancy)
+        {
+            if (Stopwatch.GetTimestamp() >= deadline)
+            {
+                return false;
+            }
+
+            spin.SpinOnce();
+        }
+
+        return true;
     }
 
     /// <summary>
