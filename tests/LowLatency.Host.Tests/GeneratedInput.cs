@@ -52,9 +52,7 @@ internal sealed class GeneratedInput
     /// </summary>
     public HashSet<string> AssertCandlesEqualTheReplay(IReadOnlyList<(string Key, string Value)> records, string workDirectory, string context = "")
     {
-        var output = Path.Combine(workDirectory, "replay-" + Guid.NewGuid().ToString("N"));
-        Assert.Equal(0, ReplayCommand.Run([Recording, "--out", output, "--no-pin", "--quiet-alerts", "--intervals", "1s,1m"], TextWriter.Null));
-        var expected = File.ReadLines(Path.Combine(output, "candles.jsonl")).ToDictionary(DaemonTopics.CandleKey, DaemonTopics.WithoutVolatility);
+        var expected = ReplayCandles(workDirectory).ToDictionary(c => c.Key, c => DaemonTopics.WithoutVolatility(c.Value));
 
         var wrong = records.Where(r => !expected.TryGetValue(r.Key, out var value) || value != DaemonTopics.WithoutVolatility(r.Value)).Take(5).ToList();
         Assert.True(wrong.Count == 0, "records that differ from the uninterrupted run:\n" + string.Join("\n", wrong.Select(w => $"{w.Value}\nexpected {expected.GetValueOrDefault(w.Key)}")) + "\n" + context);
@@ -65,8 +63,16 @@ internal sealed class GeneratedInput
         return keys;
     }
 
+    /// <summary>The uninterrupted run: the replay path's candles over every frame, by key (SYMBOL:interval:open_ms), as JSON lines.</summary>
+    public Dictionary<string, string> ReplayCandles(string workDirectory, string intervals = "1s,1m")
+    {
+        var output = Path.Combine(workDirectory, "replay-" + Guid.NewGuid().ToString("N"));
+        Assert.Equal(0, ReplayCommand.Run([Recording, "--out", output, "--no-pin", "--quiet-alerts", "--intervals", intervals], TextWriter.Null));
+        return File.ReadLines(Path.Combine(output, "candles.jsonl")).ToDictionary(DaemonTopics.CandleKey);
+    }
+
     /// <summary>Whether the candle <paramref name="key"/> (SYMBOL:interval:open_ms) ends more than the lateness before its symbol's last trade.</summary>
-    private bool ClosedByItsTrades(string key)
+    public bool ClosedByItsTrades(string key)
     {
         var parts = key.Split(':');
         var intervalMs = parts[1] == "1s" ? 1_000 : 60_000;

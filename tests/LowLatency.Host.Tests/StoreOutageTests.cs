@@ -13,7 +13,7 @@ using Npgsql;
 namespace LowLatency.Host.Tests;
 
 /// <summary>
-/// A Kafka-fed daemon whose stores go away in the middle of the run: Redis, then PostgreSQL, each down for 12 s while
+/// A Kafka-fed daemon whose stores go away in the middle of the run: Redis, then PostgreSQL, each down for 20 s while
 /// input keeps arriving. Under backpressure the engine waits for them; under spill it goes on and the journal is
 /// replayed. Either way, once they are back, every candle is in both stores, each once, and memory stayed bounded.
 /// </summary>
@@ -21,7 +21,7 @@ namespace LowLatency.Host.Tests;
 public sealed class StoreOutageTests(MockKafkaFixture kafka, RedisServerFixture redis, PostgresServerFixture postgres)
     : IClassFixture<MockKafkaFixture>, IClassFixture<RedisServerFixture>, IClassFixture<PostgresServerFixture>, IDisposable
 {
-    private static readonly TimeSpan s_outage = TimeSpan.FromSeconds(12);
+    private static readonly TimeSpan s_outage = TimeSpan.FromSeconds(20);
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "lowlatency-store-outage-" + Guid.NewGuid().ToString("N"));
     private readonly DaemonTopics _topics = new(kafka);
 

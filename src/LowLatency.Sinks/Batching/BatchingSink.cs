@@ -263,11 +263,13 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
         var sequence = batch.Sequence;
         try
         {
-            await WriteWithRetriesAsync(batch, _stopping.Token).ConfigureAwait(false);
-            Counters.OnWritten(batch.Count, Stopwatch.GetTimestamp() - started);
-            if (_options.Overflow == OverflowPolicy.Spill)
+            if (await WriteWithRetriesAsync(batch, _options.Overflow == OverflowPolicy.Spill, _stopping.Token).ConfigureAwait(false))
             {
-                StartReplayIfSpilled(); // the store takes writes again
+                Counters.OnWritten(batch.Count, Stopwatch.GetTimestamp() - started);
+                if (_options.Overflow == OverflowPolicy.Spill)
+                {
+                    StartReplayIfSpilled(); // the store takes writes again
+                }
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -302,8 +304,13 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
         Complete(sequence);
     }
 
-    /// <summary>Writes a batch, retrying transient failures with exponential backoff until it succeeds or fails for good.</summary>
-    private async Task WriteWithRetriesAsync(OutputBatch batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes a batch, retrying transient failures with exponential backoff until it succeeds (true) or fails for good
+    /// (throws). With <paramref name="spillOnFailure"/> (the spill policy, fresh batches) a transient failure sends the
+    /// batch to the journal instead (false): a batch retrying in flight would hold back every commit mark behind it for
+    /// the whole outage.
+    /// </summary>
+    private async Task<bool> WriteWithRetriesAsync(OutputBatch batch, bool spillOnFailure, CancellationToken cancellationToken)
     {
         var delay = _options.RetryInitialDelay;
         var retrying = false;
@@ -314,11 +321,16 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
                 try
                 {
                     await _writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
-                    return;
+                    return true;
                 }
                 catch (Exception e) when (e is not OperationCanceledException && _writer.IsTransient(e))
                 {
                     Interlocked.Increment(ref Counters.RetriesField);
+                    if (spillOnFailure && TrySpill(batch, e))
+                    {
+                        return false;
+                    }
+
                     if (!retrying)
                     {
                         retrying = true;
@@ -338,6 +350,29 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
                 Interlocked.Decrement(ref Counters.RetryingField);
             }
         }
+    }
+
+    /// <summary>Appends a batch the store refused to the journal (off the ring thread); false if the disk refuses too.</summary>
+    private bool TrySpill(OutputBatch batch, Exception failure)
+    {
+        long bytes;
+        try
+        {
+            lock (_spillLock)
+            {
+                bytes = _spill.Append(batch);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            LogSpillFailed(_options.Name, e);
+            return false; // retried against the store instead, which loses nothing
+        }
+
+        Counters.OnSpilled(batch.Count, bytes);
+        LogSpilledAfterFailure(_options.Name, batch.Count, failure.Message);
+        StartReplayIfSpilled(); // it waits for the store with the usual backoff, then drains the journal
+        return true;
     }
 
     private void StartReplayIfSpilled()
@@ -381,7 +416,7 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
                 using var sealedJournal = new SpillJournal(sealedPath);
                 var replayed = await sealedJournal.ReadAllAsync(batch, async b =>
                 {
-                    await WriteWithRetriesAsync(b, cancellationToken).ConfigureAwait(false);
+                    await WriteWithRetriesAsync(b, spillOnFailure: false, cancellationToken).ConfigureAwait(false); // a replay waits for the store
                     Counters.OnReplayed(b.Count);
                 }).ConfigureAwait(false);
                 sealedJournal.Delete();
@@ -443,6 +478,9 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Sink}: a batch of {Count} events failed for good; kept in the failed-batches file")]
     private partial void LogFailedForGood(string sink, int count, Exception failure);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Sink}: write failed, {Count} events spilled to the journal: {Reason}")]
+    private partial void LogSpilledAfterFailure(string sink, int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Sink}: the journal could not be written")]
     private partial void LogSpillFailed(string sink, Exception failure);
