@@ -84,6 +84,25 @@ public sealed class PrometheusExporterTests : IDisposable
     }
 
     [Fact]
+    public void AddHistogram_OneHistogramPerLabelValue_OneSeriesEachUnderOneHeader()
+    {
+        var redis = new LatencyHistogram();
+        var postgres = new LatencyHistogram();
+        redis.Record(200_000);       // 0.2 ms
+        postgres.Record(20_000_000); // 20 ms
+        postgres.Record(30_000_000); // 30 ms
+        _exporter.AddHistogram("lowlatency.sink.flush.duration", "s", "Batch writes.", "sink", () => [("redis", redis), ("postgres", postgres)], toUnit: 1e-9);
+
+        var text = _exporter.Scrape();
+        Assert.Single(text.Split('\n'), line => line.StartsWith("# TYPE lowlatency_sink_flush_duration_seconds histogram", StringComparison.Ordinal));
+        Assert.Contains("lowlatency_sink_flush_duration_seconds_bucket{sink=\"redis\",le=\"0.001\"} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("lowlatency_sink_flush_duration_seconds_bucket{sink=\"postgres\",le=\"0.01\"} 0\n", text, StringComparison.Ordinal);
+        Assert.Contains("lowlatency_sink_flush_duration_seconds_count{sink=\"postgres\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("lowlatency_sink_flush_duration_seconds_count{sink=\"redis\"} 1\n", text, StringComparison.Ordinal);
+        PrometheusText.AssertValid(text);
+    }
+
+    [Fact]
     public void Scrape_LabelValues_Escaped()
     {
         _meter.CreateObservableCounter("lowlatency.rejected", () => new Measurement<long>(2, new KeyValuePair<string, object?>("reason", "bad \"x\\y\"\nz")), "{message}");

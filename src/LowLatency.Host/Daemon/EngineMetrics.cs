@@ -76,6 +76,13 @@ public sealed class EngineMetrics : IDisposable
         _meter.CreateObservableGauge("lowlatency.sink.last_batch_size", () => Each(c => c.LastBatchSize), "{event}", "Events in the last batch handed to the writer.");
         _meter.CreateObservableCounter("lowlatency.sink.flush_seconds", () => EachSeconds(c => c.FlushLatency.TotalTicks), "s", "Time spent in successful batch writes (with flush_count: the mean flush latency).");
         _meter.CreateObservableCounter("lowlatency.sink.flush_count", () => Each(c => c.FlushLatency.Count), "{batch}", "Successful batch writes.");
+        Exporter.AddHistogram(
+            "lowlatency.sink.flush.duration",
+            "s",
+            "Successful batch writes by duration, hand-off to the store's acknowledgement (retries included).",
+            "sink",
+            () => sinks.Select(sink => (sink.Name, sink.Counters.FlushLatencyNs)),
+            toUnit: 1e-9);
         _meter.CreateObservableGauge("lowlatency.sink.flush_max_seconds", () => EachSeconds(c => c.FlushLatency.MaxTicks), "s", "The longest successful batch write since start.");
         _meter.CreateObservableCounter("lowlatency.sink.retries", () => Each(c => c.Retries), "{retry}", "Transient write failures retried.");
         _meter.CreateObservableCounter("lowlatency.sink.failures", () => Each(c => c.Failures), "{batch}", "Batches that failed for good (kept in the failed-batches file).");

@@ -15,7 +15,7 @@ namespace LowLatency.Telemetry.Prometheus;
 /// </summary>
 /// <remarks>
 /// Histograms use fixed bucket bounds (<see cref="DefaultBounds"/>, latencies in seconds from 1 µs to 10 s, unless the
-/// constructor is given others). <see cref="AddHistogram"/> exposes pre-aggregated <see cref="LatencyHistogram"/>s in the
+/// constructor is given others). <c>AddHistogram</c> exposes pre-aggregated <see cref="LatencyHistogram"/>s in the
 /// same buckets, since <see cref="System.Diagnostics.Metrics"/> has no observable histogram. Scrapes are serialised.
 /// </remarks>
 public sealed class PrometheusExporter : IDisposable
@@ -94,9 +94,29 @@ public sealed class PrometheusExporter : IDisposable
     public void AddHistogram(string name, string unit, string description, Func<IEnumerable<LatencyHistogram>> histograms, double toUnit = 1)
     {
         ArgumentNullException.ThrowIfNull(histograms);
+        AddLatency(name, unit, description, () => [(string.Empty, histograms())], toUnit);
+    }
+
+    /// <summary>
+    /// As above, one series per value of <paramref name="label"/>: <paramref name="histograms"/> gives each label value
+    /// with its histogram (e.g. one per sink).
+    /// </summary>
+    public void AddHistogram(string name, string unit, string description, string label, Func<IEnumerable<(string Value, LatencyHistogram Histogram)>> histograms, double toUnit = 1)
+    {
+        ArgumentNullException.ThrowIfNull(histograms);
+        AddLatency(
+            name,
+            unit,
+            description,
+            () => histograms().Select(h => (Labels([new KeyValuePair<string, object?>(label, h.Value)]), (IEnumerable<LatencyHistogram>)[h.Histogram])),
+            toUnit);
+    }
+
+    private void AddLatency(string name, string unit, string description, Func<IEnumerable<(string Labels, IEnumerable<LatencyHistogram> Histograms)>> source, double toUnit)
+    {
         lock (_metrics)
         {
-            _metrics.Add(new Metric(NameOf(name, unit, MetricKind.Histogram), description, MetricKind.Histogram, (histograms, toUnit)));
+            _metrics.Add(new Metric(NameOf(name, unit, MetricKind.Histogram), description, MetricKind.Histogram, (source, toUnit)));
         }
     }
 
@@ -261,7 +281,7 @@ public sealed class PrometheusExporter : IDisposable
     private static string EscapeHelp(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 
     /// <summary>One metric family: its series by label set.</summary>
-    private sealed class Metric(string name, string help, MetricKind kind, (Func<IEnumerable<LatencyHistogram>> Source, double ToUnit)? latency)
+    private sealed class Metric(string name, string help, MetricKind kind, (Func<IEnumerable<(string Labels, IEnumerable<LatencyHistogram> Histograms)>> Source, double ToUnit)? latency)
     {
         private readonly Dictionary<string, Series> _series = new(StringComparer.Ordinal);
 
@@ -314,7 +334,11 @@ public sealed class PrometheusExporter : IDisposable
             output.Write($"# HELP {family} {EscapeHelp(help)}\n# TYPE {family} {type}\n");
             if (latency is { } source)
             {
-                WriteLatency(output, source.Source(), source.ToUnit, bounds);
+                foreach (var (labels, histograms) in source.Source())
+                {
+                    WriteLatency(output, labels, histograms, source.ToUnit, bounds);
+                }
+
                 return;
             }
 
@@ -334,7 +358,7 @@ public sealed class PrometheusExporter : IDisposable
             }
         }
 
-        private void WriteLatency(TextWriter output, IEnumerable<LatencyHistogram> histograms, double toUnit, double[] bounds)
+        private void WriteLatency(TextWriter output, string labels, IEnumerable<LatencyHistogram> histograms, double toUnit, double[] bounds)
         {
             var scaled = new long[bounds.Length];
             for (var i = 0; i < bounds.Length; i++)
@@ -357,7 +381,7 @@ public sealed class PrometheusExporter : IDisposable
                 }
             }
 
-            WriteHistogram(output, string.Empty, bounds, cumulative, count, sum);
+            WriteHistogram(output, labels, bounds, cumulative, count, sum);
         }
 
         private void WriteHistogram(TextWriter output, string labels, double[] bounds, long[] cumulative, long count, double sum)
