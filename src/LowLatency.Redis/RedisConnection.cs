@@ -3,6 +3,8 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace LowLatency.Redis;
@@ -46,6 +48,29 @@ public sealed class RedisConnection : IDisposable, IAsyncDisposable
     }
 
     public RedisOptions Options => _options;
+
+    /// <summary>A chain policy that trusts the authorities in <paramref name="caFile"/> (PEM) and nothing else.</summary>
+    private static X509ChainPolicy TrustOnly(string caFile)
+    {
+        var authorities = new X509Certificate2Collection();
+        try
+        {
+            authorities.ImportFromPemFile(caFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new RedisConnectionException($"REDIS_TLS_CA_FILE: cannot read the certificate authorities from {caFile}: {e.Message}", e);
+        }
+
+        if (authorities.Count == 0)
+        {
+            throw new RedisConnectionException($"REDIS_TLS_CA_FILE: {caFile} holds no PEM certificate.");
+        }
+
+        var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+        policy.CustomTrustStore.AddRange(authorities);
+        return policy;
+    }
 
     /// <summary>Whether a connection is open (it may still turn out to be dead on the next use).</summary>
     public bool IsConnected => _stream is not null;
@@ -395,6 +420,11 @@ public sealed class RedisConnection : IDisposable, IAsyncDisposable
             var tls = new SslStream(stream, leaveInnerStreamOpen: false);
             _stream = tls;
             var authentication = new SslClientAuthenticationOptions { TargetHost = _options.TlsTargetHost ?? _options.Host };
+            if (_options.TlsCaFile is { } caFile)
+            {
+                authentication.CertificateChainPolicy = TrustOnly(caFile);
+            }
+
             if (async)
             {
                 await tls.AuthenticateAsClientAsync(authentication, cancellationToken).ConfigureAwait(false);

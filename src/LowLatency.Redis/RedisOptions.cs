@@ -29,6 +29,12 @@ public sealed record RedisOptions
     /// <summary>The name the server certificate must carry. Default <see cref="Host"/>.</summary>
     public string? TlsTargetHost { get; init; }
 
+    /// <summary>
+    /// REDIS_TLS_CA_FILE: a PEM file of the certificate authorities that sign the server's certificate, trusted instead of
+    /// the system's (a private CA, as Redis deployments usually have). Default none: the system's trust store.
+    /// </summary>
+    public string? TlsCaFile { get; init; }
+
     /// <summary>2 for RESP2 (no HELLO, works with every server), 3 to send <c>HELLO 3</c> (Redis 6+). Default 2.</summary>
     public int Protocol { get; init; } = 2;
 
@@ -65,6 +71,7 @@ public sealed record RedisOptions
             .Append(", Username = ").Append(Username ?? "(default)")
             .Append(", Password = ").Append(Password is null ? "(none)" : "(set)")
             .Append(", Tls = ").Append(Tls)
+            .Append(", TlsCaFile = ").Append(TlsCaFile)
             .Append(", Protocol = ").Append(Protocol).Append(" }");
         return text.ToString();
     }

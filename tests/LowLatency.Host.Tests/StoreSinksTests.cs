@@ -47,6 +47,8 @@ public sealed class StoreSinksTests(RedisServerFixture redis, PostgresServerFixt
             ["REDIS_PASSWORD"] = "p",
             ["REDIS_USERNAME"] = "u",
             ["REDIS_DB"] = "3",
+            ["REDIS_TLS"] = "true",
+            ["REDIS_TLS_CA_FILE"] = "/etc/lowlatency/redis-ca.pem",
             ["TICKER_TTL_SECONDS"] = "30",
             ["TICKER_WATERMARK_DELAY_MS"] = "2000",
             ["TICKER_MAX_FUTURE_MS"] = "100",
@@ -60,13 +62,15 @@ public sealed class StoreSinksTests(RedisServerFixture redis, PostgresServerFixt
             ["SINK_MAX_IN_FLIGHT"] = "4",
         });
         Assert.Equal(("redis.local", 6380, "p", "u", 3), (all.Redis!.Redis.Host, all.Redis.Redis.Port, all.Redis.Redis.Password, all.Redis.Redis.Username, all.Redis.Redis.Database));
+        Assert.Equal((true, "/etc/lowlatency/redis-ca.pem"), (all.Redis.Redis.Tls, all.Redis.Redis.TlsCaFile));
+        Assert.False(none.Redis?.Redis.Tls ?? false);
         Assert.Equal((30, 2_000L, 100L), (all.Redis.TickerTtlSeconds, all.Redis.TickerWatermarkDelayMs, all.Redis.TickerMaxFutureMs));
         Assert.Equal(("pg.local", "market", 30), (all.Postgres!.Host, all.Postgres.Database, all.Postgres.RetentionDays));
         Assert.Equal((OverflowPolicy.Spill, "/var/lib/lowlatency", 500, 20.0, 4), (all.Sinks.Overflow, all.Sinks.JournalDirectory, all.Sinks.BatchSize, all.Sinks.BatchTimeout.TotalMilliseconds, all.Sinks.MaxInFlightBatches));
 
         foreach (var (name, value) in new[]
         {
-            ("REDIS_PORT", "70000"), ("REDIS_DB", "-1"), ("TICKER_TTL_SECONDS", "0"), ("POSTGRES_PORT", "x"),
+            ("REDIS_PORT", "70000"), ("REDIS_DB", "-1"), ("REDIS_TLS", "yes please"), ("TICKER_TTL_SECONDS", "0"), ("POSTGRES_PORT", "x"),
             ("SINK_OVERFLOW", "drop"), ("SINK_BATCH_SIZE", "0"), ("SINK_MAX_IN_FLIGHT", "none"),
         })
         {

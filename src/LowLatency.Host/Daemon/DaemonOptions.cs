@@ -61,6 +61,8 @@ public sealed record DaemonOptions
         ("REDIS_PASSWORD", "(none)", "Redis password (AUTH)."),
         ("REDIS_USERNAME", "(none)", "Redis ACL user (AUTH username password)."),
         ("REDIS_DB", "0", "Redis database (SELECT)."),
+        ("REDIS_TLS", "false", "true to speak TLS to Redis (a server built with TLS, or a TLS proxy)."),
+        ("REDIS_TLS_CA_FILE", "(system trust store)", "PEM file of the authorities that sign the Redis server's certificate, trusted instead of the system's."),
         ("TICKER_TTL_SECONDS", "60", "TTL of the ticker:{SYMBOL} hashes."),
         ("TICKER_WATERMARK_DELAY_MS", "10000", "Tickers further behind the newest event time seen are stale and not written (counted)."),
         ("TICKER_MAX_FUTURE_MS", "5000", "Tickers further ahead of the wall clock are not written (counted)."),
@@ -294,6 +296,13 @@ public sealed record DaemonOptions
                     Password = Optional("REDIS_PASSWORD", null),
                     Username = Optional("REDIS_USERNAME", null),
                     Database = Int("REDIS_DB", 0, 0),
+                    Tls = Text("REDIS_TLS", "false") switch
+                    {
+                        "true" or "1" => true,
+                        "false" or "0" => false,
+                        var other => throw new FormatException($"REDIS_TLS: '{other}' is not true or false."),
+                    },
+                    TlsCaFile = Optional("REDIS_TLS_CA_FILE", null),
                     ClientName = "lowlatency",
                 },
                 TickerTtlSeconds = Int("TICKER_TTL_SECONDS", 60, 1),
