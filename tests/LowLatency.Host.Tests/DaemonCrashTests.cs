@@ -42,26 +42,8 @@ public sealed class DaemonCrashTests(MockKafkaFixture kafka) : IClassFixture<Moc
         _topics.AssertNothingDropped(input);
         frames.Clear();
 
-        var environment = new Dictionary<string, string>
-        {
-            ["KAFKA_BOOTSTRAP_SERVERS"] = kafka.BootstrapServers,
-            ["KAFKA_GROUP_ID"] = group,
-            ["TOPIC_RAW_TRADES"] = input,
-            ["TOPIC_RAW_KLINES"] = "",
-            ["TOPIC_RAW_TICKERS"] = "",
-            ["ASSET_PRICES_TOPIC"] = "",
-            ["TOPIC_PROCESSED_AGGS"] = candles,
-            ["TOPIC_ALERTS"] = candles + "-alerts",
-            ["TOPIC_TICKERS"] = candles + "-tickers",
-            ["DEAD_LETTER_TOPIC"] = candles + "-dead",
-            ["CANDLE_INTERVALS"] = "1s,1m",
-            ["KAFKA_COMPRESSION"] = "zstd",
-            ["COMMIT_INTERVAL_MS"] = "200",
-            ["SHARDS"] = "2",
-            ["OUTPUT_DIR"] = Path.Combine(_dir, "out"),
-            ["HTTP_LISTEN"] = "",
-            ["LOG_LEVEL"] = "Information",
-        };
+        var environment = _topics.ChildEnvironment(input, candles, group, Path.Combine(_dir, "out"));
+        environment["KAFKA_COMPRESSION"] = "zstd";
 
         // Run, and kill -9 once the group has committed some of the input but far from all of it.
         var partitions = Enumerable.Range(0, Partitions).Select(p => new TopicPartition(input, p)).ToList();

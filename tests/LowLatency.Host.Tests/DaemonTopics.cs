@@ -120,6 +120,31 @@ internal sealed class DaemonTopics(MockKafkaFixture kafka)
         HttpListen = new IPEndPoint(IPAddress.Loopback, 0),
     };
 
+    /// <summary>
+    /// The environment of a daemon run as a child process (<c>lowlatency run</c>), the variables' counterpart of
+    /// <see cref="DaemonOptions"/>: one Binance JSON input topic, the derived topics named after
+    /// <paramref name="candlesTopic"/>, <paramref name="intervals"/>, 2 shards, marks every 200 ms, no HTTP.
+    /// </summary>
+    public Dictionary<string, string> ChildEnvironment(string input, string candlesTopic, string groupId, string outputDirectory, string intervals = "1s,1m") => new()
+    {
+        ["KAFKA_BOOTSTRAP_SERVERS"] = kafka.BootstrapServers,
+        ["KAFKA_GROUP_ID"] = groupId,
+        ["TOPIC_RAW_TRADES"] = input,
+        ["TOPIC_RAW_KLINES"] = "",
+        ["TOPIC_RAW_TICKERS"] = "",
+        ["ASSET_PRICES_TOPIC"] = "",
+        ["TOPIC_PROCESSED_AGGS"] = candlesTopic,
+        ["TOPIC_ALERTS"] = candlesTopic + "-alerts",
+        ["TOPIC_TICKERS"] = candlesTopic + "-tickers",
+        ["DEAD_LETTER_TOPIC"] = candlesTopic + "-dead",
+        ["CANDLE_INTERVALS"] = intervals,
+        ["COMMIT_INTERVAL_MS"] = "200",
+        ["SHARDS"] = "2",
+        ["OUTPUT_DIR"] = outputDirectory,
+        ["HTTP_LISTEN"] = "",
+        ["LOG_LEVEL"] = "Information",
+    };
+
     /// <summary>Fails if the mock has dropped the oldest messages of a partition of <paramref name="topic"/> (it keeps 5 MiB each).</summary>
     public void AssertNothingDropped(string topic)
     {

@@ -48,24 +48,10 @@ public sealed class StoreSpillCrashTests(MockKafkaFixture kafka, PostgresServerF
         var frames = generated.Frames;
         var journal = Path.Combine(_dir, "journal");
         var spill = Path.Combine(journal, "postgres.spill");
-        var environment = new Dictionary<string, string>
+        // 1 m candles would hold the commits back for the whole minute of input.
+        var environment = _topics.ChildEnvironment(input, candles, group, Path.Combine(_dir, "out"), intervals: "1s");
+        foreach (var (name, value) in new Dictionary<string, string>
         {
-            ["KAFKA_BOOTSTRAP_SERVERS"] = kafka.BootstrapServers,
-            ["KAFKA_GROUP_ID"] = group,
-            ["TOPIC_RAW_TRADES"] = input,
-            ["TOPIC_RAW_KLINES"] = "",
-            ["TOPIC_RAW_TICKERS"] = "",
-            ["ASSET_PRICES_TOPIC"] = "",
-            ["TOPIC_PROCESSED_AGGS"] = candles,
-            ["TOPIC_ALERTS"] = candles + "-alerts",
-            ["TOPIC_TICKERS"] = candles + "-tickers",
-            ["DEAD_LETTER_TOPIC"] = candles + "-dead",
-            ["CANDLE_INTERVALS"] = "1s", // 1 m candles would hold the commits back for the whole minute of input
-            ["COMMIT_INTERVAL_MS"] = "200",
-            ["SHARDS"] = "2",
-            ["OUTPUT_DIR"] = Path.Combine(_dir, "out"),
-            ["HTTP_LISTEN"] = "",
-            ["LOG_LEVEL"] = "Information",
             ["POSTGRES_HOST"] = postgres.Host,
             ["POSTGRES_PORT"] = postgres.Port.ToString(CultureInfo.InvariantCulture),
             ["POSTGRES_USER"] = PostgresServerFixture.User,
@@ -76,7 +62,10 @@ public sealed class StoreSpillCrashTests(MockKafkaFixture kafka, PostgresServerF
             ["SINK_OVERFLOW"] = "spill",
             ["SINK_JOURNAL_DIR"] = journal,
             ["SINK_BATCH_SIZE"] = "200",
-        };
+        })
+        {
+            environment[name] = value;
+        }
 
         var partitions = Enumerable.Range(0, Partitions).Select(p => new TopicPartition(input, p)).ToList();
         using var observer = _topics.Consumer(group); // never subscribes: reads the group's commits

@@ -232,25 +232,15 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
     private void SpillFilling()
     {
         var batch = _filling;
-        long bytes;
-        try
-        {
-            lock (_spillLock)
-            {
-                bytes = _spill.Append(batch);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        if (!TryAppendToJournal(batch))
         {
             // The disk cannot take it either (or the journal is damaged): fall back to waiting, which loses nothing.
-            LogSpillFailed(_options.Name, e);
             _slots.Wait();
             _slots.Release();
             Dispatch(mustSend: true);
             return;
         }
 
-        Counters.OnSpilled(batch.Count, bytes);
         var sequence = batch.Sequence;
         batch.Clear();
         batch.Sequence = ++_nextSequence;
@@ -352,8 +342,8 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
         }
     }
 
-    /// <summary>Appends a batch the store refused to the journal (off the ring thread); false if the disk refuses too.</summary>
-    private bool TrySpill(OutputBatch batch, Exception failure)
+    /// <summary>Appends a batch to the spill journal and counts it; false (logged) if the disk refuses or the journal is damaged.</summary>
+    private bool TryAppendToJournal(OutputBatch batch)
     {
         long bytes;
         try
@@ -366,10 +356,21 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             LogSpillFailed(_options.Name, e);
-            return false; // retried against the store instead, which loses nothing
+            return false;
         }
 
         Counters.OnSpilled(batch.Count, bytes);
+        return true;
+    }
+
+    /// <summary>Appends a batch the store refused to the journal (off the ring thread); false if the disk refuses too.</summary>
+    private bool TrySpill(OutputBatch batch, Exception failure)
+    {
+        if (!TryAppendToJournal(batch))
+        {
+            return false; // retried against the store instead, which loses nothing
+        }
+
         LogSpilledAfterFailure(_options.Name, batch.Count, failure.Message);
         StartReplayIfSpilled(); // it waits for the store with the usual backoff, then drains the journal
         return true;
