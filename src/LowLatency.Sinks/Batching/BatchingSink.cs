@@ -40,6 +40,8 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
 {
     private readonly BatchingSinkOptions _options;
     private readonly TWriter _writer;
+    private readonly IDeferredBatchWriter? _deferred; // the writer, when its batches become durable later (files closed)
+    private readonly Queue<long> _accepted = new(); // batches a deferred writer accepted, not yet durable (under _lock)
     private readonly ICommitMarks? _commitMarks;
     private readonly ILogger _log;
     private readonly Stack<OutputBatch> _free = new();
@@ -68,6 +70,16 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
         options.Validate();
         _options = options;
         _writer = writer;
+        if (writer is IDeferredBatchWriter deferred)
+        {
+            if (options.MaxInFlightBatches != 1)
+            {
+                throw new ArgumentException($"{options.Name}: a writer whose batches become durable later takes one batch at a time (MaxInFlightBatches 1, not {options.MaxInFlightBatches}).", nameof(options));
+            }
+
+            _deferred = deferred;
+        }
+
         _commitMarks = commitMarks;
         _log = log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         for (var i = 0; i < options.MaxInFlightBatches; i++)
@@ -160,6 +172,26 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
             }
 
             Thread.Sleep(1);
+        }
+
+        if (_deferred is not null)
+        {
+            var remaining = TimeSpan.FromSeconds(Math.Max(0, (double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency));
+            using var cancel = new CancellationTokenSource(remaining);
+            try
+            {
+                _deferred.FlushAsync(cancel.Token).AsTask().GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+
+            CompleteDeferred();
+            lock (_lock)
+            {
+                return _accepted.Count == 0;
+            }
         }
 
         return true;
@@ -256,6 +288,16 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
             if (await WriteWithRetriesAsync(batch, _options.Overflow == OverflowPolicy.Spill, _stopping.Token).ConfigureAwait(false))
             {
                 Counters.OnWritten(batch.Count, Stopwatch.GetTimestamp() - started);
+                if (_deferred is not null)
+                {
+                    lock (_lock)
+                    {
+                        _accepted.Enqueue(sequence); // complete once the writer reports it durable
+                    }
+
+                    sequence = 0;
+                }
+
                 if (_options.Overflow == OverflowPolicy.Spill)
                 {
                     StartReplayIfSpilled(); // the store takes writes again
@@ -291,7 +333,38 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
             _slots.Release();
         }
 
-        Complete(sequence);
+        if (sequence != 0)
+        {
+            Complete(sequence);
+        }
+
+        CompleteDeferred();
+    }
+
+    /// <summary>Completes the batches a deferred writer has made durable since the last look (any thread).</summary>
+    private void CompleteDeferred()
+    {
+        if (_deferred is null)
+        {
+            return;
+        }
+
+        var through = _deferred.DurableThrough;
+        while (true)
+        {
+            long sequence;
+            lock (_lock)
+            {
+                if (!_accepted.TryPeek(out sequence) || sequence > through)
+                {
+                    return;
+                }
+
+                _accepted.Dequeue();
+            }
+
+            Complete(sequence);
+        }
     }
 
     /// <summary>
@@ -447,6 +520,8 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
 
             _marks.Enqueue((markId, needs));
         }
+
+        CompleteDeferred(); // files the writer closed on its own since the last write
     }
 
     /// <summary>Batch <paramref name="sequence"/> is durable: advance the completed prefix and acknowledge the marks it satisfies.</summary>

@@ -22,6 +22,29 @@ public interface IBatchWriter
 }
 
 /// <summary>
+/// A writer whose writes become durable later than they complete: <see cref="IBatchWriter.WriteAsync"/> accepts a batch
+/// into open files that are durable only once closed (the Parquet cold tier closes its files by size or age, and a
+/// reader must never see half a file). The sink acknowledges the commit marks behind a batch only once the writer reports
+/// the batch durable, so Kafka offsets are committed only for rows in closed files.
+/// </summary>
+/// <remarks>
+/// The sink writes one batch at a time to such a writer (<see cref="BatchingSinkOptions.MaxInFlightBatches"/> must be 1),
+/// so batches are accepted in the order of their <see cref="OutputBatch.Sequence"/>. It reads
+/// <see cref="DurableThrough"/> after each write and at each commit mark (marks arrive every commit interval, so a
+/// file the writer closes on its own timer is noticed within one interval).
+/// </remarks>
+public interface IDeferredBatchWriter : IBatchWriter
+{
+    /// <summary>
+    /// The highest batch sequence such that it and every batch accepted before it are durable (0: none yet). Any thread.
+    /// </summary>
+    long DurableThrough { get; }
+
+    /// <summary>Makes everything accepted durable now (closes the open files): at shutdown, from the sink's drain.</summary>
+    ValueTask FlushAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// A batch of output events (candles, alerts, tickers; never marks) in the order the output ring had them, with the
 /// symbol table their ids refer to. Reused: a writer must not keep it after <see cref="IBatchWriter.WriteAsync"/> completes.
 /// </summary>

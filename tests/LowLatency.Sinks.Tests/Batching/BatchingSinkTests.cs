@@ -231,9 +231,9 @@ public sealed class BatchingSinkTests : IDisposable
         Assert.Equal(bytes.Length, new FileInfo(path).Length);
     }
 
-    private static OutputEvent Mark(long id) => new() { Kind = OutputKind.Mark, MarkId = id };
+    internal static OutputEvent Mark(long id) => new() { Kind = OutputKind.Mark, MarkId = id };
 
-    private static OutputEvent CandleIn(SymbolTable symbols, string symbol, long openTime)
+    internal static OutputEvent CandleIn(SymbolTable symbols, string symbol, long openTime)
     {
         var id = symbols.GetOrAdd(symbol);
         return new OutputEvent
