@@ -22,6 +22,11 @@ public interface IShardOutput
     void OnMark(long markId, int shardIndex)
     {
     }
+
+    /// <summary>A kline arrived: passed through as it is (see <see cref="OutputKind.Kline"/>).</summary>
+    void OnKline(int symbolId, in KlineData kline, long eventTimeNs, long receiveTimeNs)
+    {
+    }
 }
 
 /// <summary>
@@ -215,8 +220,12 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
                     symbolId, ticker.LastPrice, ticker.Open, ticker.High, ticker.Low, ticker.Volume, ticker.QuoteVolume, ticker.TradeCount, data.EventTimeNs, data.ReceiveTimeNs);
                 break;
 
+            case MarketEventKind.Kline:
+                _router.Output.OnKline(symbolId, data.Payload.Kline, data.EventTimeNs, data.ReceiveTimeNs);
+                break;
+
             default:
-                // Klines, depth: counted above; order books are not built yet.
+                // Depth: counted above; order books are not built yet.
                 break;
         }
 

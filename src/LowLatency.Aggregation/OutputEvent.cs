@@ -1,3 +1,4 @@
+using LowLatency.Market;
 using LowLatency.Ring;
 
 namespace LowLatency.Aggregation;
@@ -22,6 +23,12 @@ public enum OutputKind : byte
     /// acknowledge <see cref="OutputEvent.MarkId"/> once everything before it is durable. Not data: never written.
     /// </summary>
     Mark,
+
+    /// <summary>
+    /// A kline as it arrived (a Binance kline stream, a <c>data.asset_prices</c> record, a Debezium kline row), passed
+    /// through for the stores that keep the producers' rows (Cassandra's <c>assets</c> table).
+    /// </summary>
+    Kline,
 }
 
 /// <summary>
@@ -50,6 +57,22 @@ public struct OutputEvent
 
     /// <summary>The ticker (<see cref="OutputKind.Ticker"/>).</summary>
     public LiveTicker Ticker;
+
+    /// <summary>The kline passed through (<see cref="OutputKind.Kline"/>).</summary>
+    public KlineRecord Kline;
+}
+
+/// <summary>A kline as it arrived, with when it was produced and received (<see cref="OutputKind.Kline"/>).</summary>
+public struct KlineRecord
+{
+    /// <summary>The kline: times, prices, volumes, trades, closed flag, the producer's record id.</summary>
+    public KlineData Data;
+
+    /// <summary>The event time (ns since the epoch): Binance's <c>E</c>, the asset record's <c>collected_at</c>.</summary>
+    public long EventTimeNs;
+
+    /// <summary>When the engine received it (ns since the epoch): the Kafka consume, the socket read.</summary>
+    public long ReceiveTimeNs;
 }
 
 /// <summary>A shard output that publishes into the (multi-producer) output ring; holds only a reference.</summary>
@@ -97,6 +120,19 @@ public readonly struct RingShardOutput(ValueRingBuffer<OutputEvent> ring) : ISha
         e.Kind = OutputKind.Ticker;
         e.SymbolId = symbolId;
         e.Ticker = ticker;
+        ring.Publish(sequence);
+    }
+
+    /// <inheritdoc />
+    public void OnKline(int symbolId, in KlineData kline, long eventTimeNs, long receiveTimeNs)
+    {
+        var sequence = ring.Next();
+        ref var e = ref ring[sequence];
+        e.Kind = OutputKind.Kline;
+        e.SymbolId = symbolId;
+        e.Kline.Data = kline;
+        e.Kline.EventTimeNs = eventTimeNs;
+        e.Kline.ReceiveTimeNs = receiveTimeNs;
         ring.Publish(sequence);
     }
 }

@@ -34,6 +34,9 @@ internal readonly ref struct KlineRow
 
     public required bool IsClosed { get; init; }
 
+    /// <summary>The producer's id of the record (<see cref="KlineData.RecordId"/>); empty by default.</summary>
+    public Guid RecordId { get; init; }
+
     /// <summary>Makes <paramref name="evt"/> this kline (trade ids -1 and taker volumes 0: the row has none).</summary>
     public void WriteTo(ref MarketEvent evt)
     {
@@ -41,6 +44,7 @@ internal readonly ref struct KlineRow
         evt.SymbolId = SymbolId;
         evt.EventTimeNs = EventTimeNs;
         ref var k = ref evt.Payload.Kline;
+        k.RecordId = RecordId;
         k.OpenTimeNs = OpenTimeNs;
         k.CloseTimeNs = CloseTimeNs;
         k.FirstTradeId = -1;

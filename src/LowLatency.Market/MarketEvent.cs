@@ -197,6 +197,12 @@ public struct KlineData
 
     /// <summary><c>x</c>: the candle is closed (final).</summary>
     public bool IsClosed;
+
+    /// <summary>
+    /// The id the producer gave the record (<c>data.asset_prices</c>' <c>id</c>, a UUID), or <see cref="Guid.Empty"/>:
+    /// Binance klines and Debezium rows have none.
+    /// </summary>
+    public Guid RecordId;
 }
 
 /// <summary>A 24-hour / rolling-window ticker or a mini ticker (which fills only close, open, high, low and the volumes).</summary>

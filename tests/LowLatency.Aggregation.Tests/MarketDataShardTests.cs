@@ -11,15 +11,18 @@ public sealed class MarketDataShardTests
         public List<Candle> Candles;
         public List<Alert> Alerts;
         public List<int> TickerSymbols;
+        public List<(int SymbolId, KlineData Kline, long EventTimeNs, long ReceiveTimeNs)> Klines;
 
         public readonly void OnCandle(in Candle candle, in CandleMetrics metrics) => Candles.Add(candle);
+
+        public readonly void OnKline(int symbolId, in KlineData kline, long eventTimeNs, long receiveTimeNs) => Klines.Add((symbolId, kline, eventTimeNs, receiveTimeNs));
 
         public readonly void OnAlert(in Alert alert) => Alerts.Add(alert);
 
         public readonly void OnTicker(int symbolId, in LiveTicker ticker) => TickerSymbols.Add(symbolId);
     }
 
-    private static CollectingOutput NewOutput() => new() { Candles = [], Alerts = [], TickerSymbols = [] };
+    private static CollectingOutput NewOutput() => new() { Candles = [], Alerts = [], TickerSymbols = [], Klines = [] };
 
     private static void Publish(ValueRingBuffer<MarketEvent> ring, CandleAggregatorTests.Trade trade)
     {
@@ -40,6 +43,46 @@ public sealed class MarketDataShardTests
             IsBuyerMaker = trade.BuyerMaker,
         };
         ring.Publish(s);
+    }
+
+    [Fact]
+    public void OnEvent_Kline_PassedThroughAsItArrivedByItsSymbolsShard()
+    {
+        var outputs = new[] { NewOutput(), NewOutput() };
+        var disruptor = new ValueDisruptor<MarketEvent>(64, ProducerType.Single, new YieldingWaitStrategy(), () => MarketEvent.Create(4));
+        for (var i = 0; i < 2; i++)
+        {
+            disruptor.HandleEventsWith(new MarketDataShard<CollectingOutput>(i, 2, outputs[i], new CandleAggregatorOptions { SymbolCapacity = 16 }));
+        }
+
+        disruptor.Start();
+        var id = Guid.Parse("aa3afd44-8119-4565-809b-9df75d6ddab0");
+        var s = disruptor.RingBuffer.Next();
+        ref var e = ref disruptor.RingBuffer[s];
+        e.Kind = MarketEventKind.Kline;
+        e.SymbolId = 3;
+        e.EventTimeNs = 1_723_161_300_123_000_000;
+        e.ReceiveTimeNs = 1_723_161_300_200_000_000;
+        e.Payload.Kline = new KlineData
+        {
+            OpenTimeNs = 1_723_161_240_000_000_000,
+            CloseTimeNs = 1_723_161_299_999_000_000,
+            Open = Price.Parse("61837.63"),
+            Close = Price.Parse("61850.01"),
+            Volume = Quantity.Parse("12.345"),
+            TradeCount = 1234,
+            Interval = KlineInterval.Minute1,
+            IsClosed = true,
+            RecordId = id,
+        };
+        disruptor.RingBuffer.Publish(s);
+        Assert.True(disruptor.Shutdown(TimeSpan.FromSeconds(30)));
+
+        Assert.Empty(outputs[0].Klines); // symbol 3 is shard 1's
+        var (symbolId, kline, eventTime, receiveTime) = Assert.Single(outputs[1].Klines);
+        Assert.Equal((3, 1_723_161_300_123_000_000L, 1_723_161_300_200_000_000L), (symbolId, eventTime, receiveTime));
+        Assert.Equal((id, Price.Parse("61850.01"), 1234L, true), (kline.RecordId, kline.Close, kline.TradeCount, kline.IsClosed));
+        Assert.Empty(outputs[1].Candles); // a kline is not a trade: it makes no candle of its own
     }
 
     [Theory]

@@ -127,6 +127,7 @@ public sealed class BinanceDecoderTests
         Assert.Equal(Quantity.Parse("0.5"), k.TakerBuyQuoteVolume);
         Assert.Equal(100, k.TradeCount);
         Assert.False(k.IsClosed);
+        Assert.Equal(Guid.Empty, k.RecordId); // Binance klines carry no record id
     }
 
     [Theory]

@@ -125,7 +125,7 @@ public sealed class AssetPriceDecoder
         DecodeStatus s;
         if ((s = Text(body, values, field = AssetPriceSchema.AssetName, out var symbol)) != DecodeStatus.Ok ||
             (s = Text(body, values, field = AssetPriceSchema.Id, out var id)) != DecodeStatus.Ok ||
-            (s = IsUuidOrEmpty(id)) != DecodeStatus.Ok ||
+            (s = Uuid(id, out var recordId)) != DecodeStatus.Ok ||
             (s = Decimal(body, values, field = AssetPriceSchema.Open, out var open)) != DecodeStatus.Ok ||
             (s = Decimal(body, values, field = AssetPriceSchema.High, out var high)) != DecodeStatus.Ok ||
             (s = Decimal(body, values, field = AssetPriceSchema.Low, out var low)) != DecodeStatus.Ok ||
@@ -162,6 +162,7 @@ public sealed class AssetPriceDecoder
             Trades = trades,
             Interval = InferInterval(closeTime - openTime),
             IsClosed = isClosed,
+            RecordId = recordId,
         }.WriteTo(ref evt);
         return DecodeResult.Success;
     }
@@ -230,8 +231,19 @@ public sealed class AssetPriceDecoder
         return s != DecodeStatus.Ok || text.IsEmpty ? s : AssetPriceText.TryParseTime(text, out ns);
     }
 
-    private static DecodeStatus IsUuidOrEmpty(ReadOnlySpan<byte> id) =>
-        id.IsEmpty || AssetPriceText.IsUuid(id) ? DecodeStatus.Ok : DecodeStatus.WrongType;
+    /// <summary>The record's UUID in its 8-4-4-4-12 text form, or <see cref="Guid.Empty"/> when the writer gave none.</summary>
+    private static DecodeStatus Uuid(ReadOnlySpan<byte> id, out Guid value)
+    {
+        value = Guid.Empty;
+        if (id.IsEmpty)
+        {
+            return DecodeStatus.Ok;
+        }
+
+        return AssetPriceText.IsUuid(id) && System.Buffers.Text.Utf8Parser.TryParse(id, out value, out var consumed, 'D') && consumed == id.Length
+            ? DecodeStatus.Ok
+            : DecodeStatus.WrongType;
+    }
 
     /// <summary>The interval of a candle from its close − open time in ns (Binance closes a candle on its last millisecond).</summary>
     internal static KlineInterval InferInterval(long durationNs)

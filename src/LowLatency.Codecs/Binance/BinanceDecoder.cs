@@ -297,6 +297,7 @@ public sealed partial class BinanceDecoder
             return r;
         }
 
+        kline.RecordId = Guid.Empty; // the slot may hold an asset record's id from an earlier event
         kline.Open = new Price(open);
         kline.High = new Price(high);
         kline.Low = new Price(low);

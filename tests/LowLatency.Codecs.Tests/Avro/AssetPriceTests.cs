@@ -74,6 +74,7 @@ public sealed class AssetPriceTests
         Assert.Equal(KlineInterval.Minute1, k.Interval);
         Assert.Equal(-1, k.FirstTradeId);
         Assert.Equal(-1, k.LastTradeId);
+        Assert.Equal(s_id, k.RecordId); // the producer's id, kept for the stores that write its rows (Cassandra's assets)
     }
 
     [Fact]
@@ -195,9 +196,12 @@ public sealed class AssetPriceTests
             record.Remove(optional);
         }
 
-        AssertOk(Decode(Body(record, writer), out var evt, decoder));
+        var evt = MarketEvent.Create(1);
+        evt.Payload.Kline.RecordId = s_id; // the slot held an earlier record: an absent id must not inherit its id
+        AssertOk(decoder.Decode(Body(record, writer), ref evt));
         var k = evt.Payload.Kline;
         Assert.Equal((0L, 0L, false), (k.QuoteVolume.Mantissa, k.TradeCount, k.IsClosed));
+        Assert.Equal(Guid.Empty, k.RecordId);
         Assert.Equal(k.CloseTimeNs, evt.EventTimeNs);
         Assert.Equal(Price.Parse("61837.63"), k.Open);
     }
@@ -470,10 +474,11 @@ public sealed class AssetPriceTests
             k.CloseTimeNs = openNs + (c.length * Ms) - Ms;
             k.FirstTradeId = k.LastTradeId = -1;
             k.Interval = c.length switch { 1_000 => KlineInterval.Second1, 60_000 => KlineInterval.Minute1, 3_600_000 => KlineInterval.Hour1, _ => KlineInterval.None };
+            k.RecordId = Guid.NewGuid(); // the record's id comes back with it
 
             var encoder = new AssetPriceEncoder(table, c.framing, 77, c.iso ? AssetPriceTimeFormat.Iso8601 : AssetPriceTimeFormat.EpochMilliseconds);
             var buffer = new byte[AssetPriceEncoder.MaxEncodedLength];
-            if (!encoder.TryEncode(in evt, Guid.NewGuid(), buffer, out var written))
+            if (!encoder.TryEncode(in evt, k.RecordId, buffer, out var written))
             {
                 return false;
             }
