@@ -42,6 +42,7 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
     private readonly TWriter _writer;
     private readonly IDeferredBatchWriter? _deferred; // the writer, when its batches become durable later (files closed)
     private readonly Queue<long> _accepted = new(); // batches a deferred writer accepted, not yet durable (under _lock)
+    private readonly bool _wantsKlines;
     private readonly ICommitMarks? _commitMarks;
     private readonly ILogger _log;
     private readonly Stack<OutputBatch> _free = new();
@@ -70,6 +71,7 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
         options.Validate();
         _options = options;
         _writer = writer;
+        _wantsKlines = writer.WantsKlines;
         if (writer is IDeferredBatchWriter deferred)
         {
             if (options.MaxInFlightBatches != 1)
@@ -134,6 +136,7 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
             case OutputKind.Candle:
             case OutputKind.Alert:
             case OutputKind.Ticker:
+            case OutputKind.Kline when _wantsKlines:
                 _filling.Add(in e, Stopwatch.GetTimestamp());
                 if (_filling.IsFull)
                 {

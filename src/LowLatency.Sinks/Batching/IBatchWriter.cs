@@ -19,6 +19,13 @@ public interface IBatchWriter
 
     /// <summary>Whether a failure is worth retrying (a connection lost, a timeout) rather than permanent (bad data, schema).</summary>
     bool IsTransient(Exception failure);
+
+    /// <summary>
+    /// Whether the batches also carry the klines passed through as they arrived (<see cref="OutputKind.Kline"/>), for a
+    /// store that keeps the producers' rows. Read once, when the sink is created. Default false: candles, alerts and
+    /// tickers only.
+    /// </summary>
+    bool WantsKlines => false;
 }
 
 /// <summary>
@@ -45,7 +52,7 @@ public interface IDeferredBatchWriter : IBatchWriter
 }
 
 /// <summary>
-/// A batch of output events (candles, alerts, tickers; never marks) in the order the output ring had them, with the
+/// A batch of output events (candles, alerts, tickers, and klines for a writer that wants them; never marks) in the order the output ring had them, with the
 /// symbol table their ids refer to. Reused: a writer must not keep it after <see cref="IBatchWriter.WriteAsync"/> completes.
 /// </summary>
 public sealed class OutputBatch

@@ -46,6 +46,22 @@ public sealed class DeferredDurabilityTests : IDisposable
     }
 
     [Fact]
+    public void OnEvent_Klines_OnlyForAWriterThatWantsThem()
+    {
+        var kline = new OutputEvent { Kind = OutputKind.Kline, SymbolId = _symbols.GetOrAdd("BTCUSDT") };
+        kline.Kline.Data.RecordId = Guid.NewGuid();
+        foreach (var wants in new[] { false, true })
+        {
+            var writer = new FileLikeWriter { WantsKlines = wants };
+            using var sink = Sink(writer, new Acknowledged());
+            sink.OnEvent(BatchingSinkTests.CandleIn(_symbols, "BTCUSDT", 1), endOfBatch: false);
+            sink.OnEvent(kline, endOfBatch: true);
+            Assert.True(sink.Drain(TimeSpan.FromSeconds(10)));
+            Assert.Equal(wants ? 2 : 1, writer.Accepted);
+        }
+    }
+
+    [Fact]
     public void Constructor_DeferredWriterWithTwoBatchesInFlight_Refused()
     {
         var options = new BatchingSinkOptions { Name = "cold", MaxInFlightBatches = 2, JournalDirectory = _journal };
@@ -74,6 +90,8 @@ public sealed class DeferredDurabilityTests : IDisposable
         private int _closed;
 
         public int Accepted => Volatile.Read(ref _accepted);
+
+        public bool WantsKlines { get; init; }
 
         public int Closed => Volatile.Read(ref _closed);
 
