@@ -185,6 +185,11 @@ public sealed class CqlRowSet : IDisposable
         pagingState = (flags & HasMorePages) != 0 && reader.TryReadBytes(out var state) ? state.ToArray() : null;
         if ((flags & NoMetadata) != 0)
         {
+            if (count == 0)
+            {
+                return s_noColumns; // a prepared write: no result columns
+            }
+
             if (knownColumns is null || knownColumns.Count != count)
             {
                 throw new CassandraProtocolException($"The server sent {count} columns without metadata, and none are known.");
