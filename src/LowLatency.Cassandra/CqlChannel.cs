@@ -181,69 +181,48 @@ internal sealed class CqlChannel : IDisposable
 
     private async Task ReadLoopAsync()
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(_options.BufferSize);
-        int start = 0, end = 0;
+        using var frames = new CqlFrameBuffer(_options.BufferSize, _options.MaxFrameSize);
         try
         {
             while (true)
             {
-                while (true)
+                CqlFrameStatus status;
+                while ((status = ParseFrames(frames)) == CqlFrameStatus.NeedMoreData)
                 {
-                    var status = CqlFrameHeader.TryRead(buffer.AsSpan(start, end - start), 0, _options.MaxFrameSize, out var header);
-                    if (status == CqlFrameStatus.NeedMoreData)
+                    var received = await _stream.ReadAsync(frames.Writable).ConfigureAwait(false);
+                    if (received == 0)
                     {
-                        break;
+                        throw new IOException("the server closed the connection");
                     }
 
-                    if (status != CqlFrameStatus.Ok || (header.ProtocolVersion != ProtocolVersion && header.Opcode != CqlOpcode.Error))
-                    {
-                        throw new CassandraProtocolException(Describe(status, header));
-                    }
-
-                    var frameLength = CqlFrameHeader.Size + header.Length;
-                    if (end - start < frameLength)
-                    {
-                        if (buffer.Length < frameLength)
-                        {
-                            // Bounded: the header was checked against MaxFrameSize.
-                            var bigger = ArrayPool<byte>.Shared.Rent(frameLength);
-                            buffer.AsSpan(start, end - start).CopyTo(bigger);
-                            ArrayPool<byte>.Shared.Return(buffer);
-                            buffer = bigger;
-                            end -= start;
-                            start = 0;
-                        }
-
-                        break;
-                    }
-
-                    Dispatch(header, buffer.AsSpan(start + CqlFrameHeader.Size, header.Length));
-                    start += frameLength;
+                    frames.Advance(received);
                 }
-
-                if (start > 0)
-                {
-                    buffer.AsSpan(start, end - start).CopyTo(buffer);
-                    end -= start;
-                    start = 0;
-                }
-
-                var received = await _stream.ReadAsync(buffer.AsMemory(end)).ConfigureAwait(false);
-                if (received == 0)
-                {
-                    throw new IOException("the server closed the connection");
-                }
-
-                end += received;
             }
         }
         catch (Exception e)
         {
             Fail(e, e is CassandraProtocolException ? "protocol violation" : "receiving failed");
         }
-        finally
+    }
+
+    /// <summary>Dispatches every complete frame; returns NeedMoreData when the rest is incomplete (anything else throws).</summary>
+    private CqlFrameStatus ParseFrames(CqlFrameBuffer frames)
+    {
+        while (true)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            var status = frames.TryReadFrame(0, out var header, out var body);
+            if (status == CqlFrameStatus.NeedMoreData)
+            {
+                return status;
+            }
+
+            // The version is checked here, not by the decoder: while negotiating, a server refuses v4 in a v3 ERROR frame.
+            if (status != CqlFrameStatus.Ok || (header.ProtocolVersion != ProtocolVersion && header.Opcode != CqlOpcode.Error))
+            {
+                throw new CassandraProtocolException(Describe(status, header));
+            }
+
+            Dispatch(header, body);
         }
     }
 

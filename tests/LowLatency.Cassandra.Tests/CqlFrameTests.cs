@@ -200,3 +200,91 @@ public class CqlFrameTests
         Assert.Throws<CassandraProtocolException>(() => CqlRowSet.Parse(body, 0, writer.Length, null));
     }
 }
+
+public class CqlFrameBufferTests
+{
+    /// <summary>Three answers back to back: rows (with a body larger than the initial buffer), an event, an error.</summary>
+    private static readonly byte[] s_stream = Frames(
+        (3, 0x83, CqlOpcode.Result, Enumerable.Range(0, 300).Select(i => (byte)i).ToArray()),
+        (-1, 0x83, CqlOpcode.Event, [0, 1, 2]),
+        (17, 0x83, CqlOpcode.Error, []));
+
+    [Fact]
+    public void TryReadFrame_WholeStream_YieldsEveryFrame() => Assert.Equal(Expected(), Feed([s_stream]));
+
+    [Fact]
+    public void TryReadFrame_SplitAtEveryOffset_YieldsTheSameFrames()
+    {
+        for (var split = 1; split < s_stream.Length; split++)
+        {
+            Assert.Equal(Expected(), Feed([s_stream[..split], s_stream[split..]]));
+        }
+    }
+
+    [Fact]
+    public void TryReadFrame_OneBytePerSegment_YieldsTheSameFrames() =>
+        Assert.Equal(Expected(), Feed(s_stream.Select(b => new[] { b }).ToArray()));
+
+    [Fact]
+    public void TryReadFrame_LengthBeyondTheMaximum_RefusedOnceTheHeaderArrives()
+    {
+        using var buffer = new CqlFrameBuffer(16, 1024);
+        byte[] header = [0x83, 0, 0, 1, (byte)CqlOpcode.Result, 0x7F, 0xFF, 0xFF, 0xFF];
+        header.AsSpan(0, 5).CopyTo(buffer.Writable.Span);
+        buffer.Advance(5);
+        Assert.Equal(CqlFrameStatus.NeedMoreData, buffer.TryReadFrame(3, out _, out _));
+        header.AsSpan(5).CopyTo(buffer.Writable.Span);
+        buffer.Advance(4);
+
+        Assert.Equal(CqlFrameStatus.BadLength, buffer.TryReadFrame(3, out var read, out _));
+        Assert.Equal(int.MaxValue, read.Length);
+    }
+
+    private static List<(short, CqlOpcode, string)> Expected() =>
+    [
+        (3, CqlOpcode.Result, Convert.ToHexString(Enumerable.Range(0, 300).Select(i => (byte)i).ToArray())),
+        (-1, CqlOpcode.Event, "000102"),
+        (17, CqlOpcode.Error, string.Empty),
+    ];
+
+    private static List<(short, CqlOpcode, string)> Feed(byte[][] segments)
+    {
+        using var buffer = new CqlFrameBuffer(16, 1 << 20);
+        var frames = new List<(short, CqlOpcode, string)>();
+        foreach (var segment in segments)
+        {
+            var rest = segment.AsSpan();
+            while (rest.Length > 0)
+            {
+                var room = buffer.Writable.Span;
+                var count = Math.Min(room.Length, rest.Length);
+                rest[..count].CopyTo(room);
+                buffer.Advance(count);
+                rest = rest[count..];
+                CqlFrameStatus status;
+                while ((status = buffer.TryReadFrame(3, out var header, out var body)) == CqlFrameStatus.Ok)
+                {
+                    frames.Add((header.Stream, header.Opcode, Convert.ToHexString(body)));
+                }
+
+                Assert.Equal(CqlFrameStatus.NeedMoreData, status);
+            }
+        }
+
+        Assert.Equal(0, buffer.Buffered);
+        return frames;
+    }
+
+    private static byte[] Frames(params (short Stream, byte Version, CqlOpcode Opcode, byte[] Body)[] frames)
+    {
+        using var writer = new CqlWriter(16);
+        foreach (var (stream, version, opcode, body) in frames)
+        {
+            writer.BeginFrame(version, stream, opcode);
+            writer.WriteRaw(body);
+            writer.EndFrame();
+        }
+
+        return writer.WrittenSpan.ToArray();
+    }
+}
