@@ -1,9 +1,10 @@
 using LowLatency.TestSupport.Cassandra;
+using Xunit.Abstractions;
 
 namespace LowLatency.Cassandra.Tests;
 
 [Collection(CassandraAuthCollection.Name)]
-public sealed class CassandraAuthenticationTests(CassandraAuthServerFixture fixture)
+public sealed class CassandraAuthenticationTests(CassandraAuthServerFixture fixture, ITestOutputHelper output)
 {
     private CassandraServer Server => fixture.Server;
 
@@ -15,6 +16,7 @@ public sealed class CassandraAuthenticationTests(CassandraAuthServerFixture fixt
         using var rows = await connection.QueryAsync("SELECT release_version FROM system.local");
         Assert.Equal(1, rows.Count);
         Assert.Equal(3, connection.ProtocolVersion);
+        output.WriteLine($"Cassandra with PasswordAuthenticator accepted the default login {Server.StartTime.TotalSeconds:0.0} s after start");
     }
 
     [CassandraFact]

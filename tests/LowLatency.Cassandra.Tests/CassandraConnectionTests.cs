@@ -1,10 +1,11 @@
 using System.Diagnostics;
+using Xunit.Abstractions;
 using LowLatency.TestSupport.Cassandra;
 
 namespace LowLatency.Cassandra.Tests;
 
 [Collection(CassandraCollection.Name)]
-public sealed class CassandraConnectionTests(CassandraServerFixture fixture)
+public sealed class CassandraConnectionTests(CassandraServerFixture fixture, ITestOutputHelper output)
 {
     private const string Keyspace = "lowlatency_client";
 
@@ -18,6 +19,7 @@ public sealed class CassandraConnectionTests(CassandraServerFixture fixture)
 
         Assert.Equal(3, connection.ProtocolVersion);
         Assert.Equal(1, connection.Connects);
+        output.WriteLine($"Cassandra answered CQL {Server.StartTime.TotalSeconds:0.0} s after start; resident {Server.ResidentBytes() / (1 << 20)} MiB");
     }
 
     [CassandraFact]
