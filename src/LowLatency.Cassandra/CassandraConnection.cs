@@ -156,47 +156,19 @@ public sealed class CassandraConnection : IAsyncDisposable, IDisposable
     /// disposed when the enumeration moves on: copy out what must outlive it). <paramref name="values"/> must not change
     /// while enumerating.
     /// </summary>
-    public async IAsyncEnumerable<CqlRowSet> QueryPagesAsync(string query, CqlValues? values = null, int pageSize = 0,
-        CqlConsistency? consistency = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<CqlRowSet> QueryPagesAsync(string query, CqlValues? values = null, int pageSize = 0,
+        CqlConsistency? consistency = null, CancellationToken cancellationToken = default)
     {
-        byte[]? pagingState = null;
-        do
-        {
-            var options = new CqlQueryOptions { Consistency = consistency, PageSize = pageSize, PagingState = pagingState };
-            var page = await QueryAsync(query, values, options, cancellationToken).ConfigureAwait(false);
-            pagingState = page.PagingState;
-            try
-            {
-                yield return page;
-            }
-            finally
-            {
-                page.Dispose();
-            }
-        }
-        while (pagingState is not null);
+        ArgumentNullException.ThrowIfNull(query);
+        return PagesAsync((options, token) => QueryAsync(query, values, options, token), pageSize, consistency, cancellationToken);
     }
 
     /// <inheritdoc cref="QueryPagesAsync"/>
-    public async IAsyncEnumerable<CqlRowSet> ExecutePagesAsync(CqlPreparedStatement statement, CqlValues? values = null, int pageSize = 0,
-        CqlConsistency? consistency = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<CqlRowSet> ExecutePagesAsync(CqlPreparedStatement statement, CqlValues? values = null, int pageSize = 0,
+        CqlConsistency? consistency = null, CancellationToken cancellationToken = default)
     {
-        byte[]? pagingState = null;
-        do
-        {
-            var options = new CqlQueryOptions { Consistency = consistency, PageSize = pageSize, PagingState = pagingState };
-            var page = await ExecuteAsync(statement, values, options, cancellationToken).ConfigureAwait(false);
-            pagingState = page.PagingState;
-            try
-            {
-                yield return page;
-            }
-            finally
-            {
-                page.Dispose();
-            }
-        }
-        while (pagingState is not null);
+        ArgumentNullException.ThrowIfNull(statement);
+        return PagesAsync((options, token) => ExecuteAsync(statement, values, options, token), pageSize, consistency, cancellationToken);
     }
 
     /// <summary>Drops the current connection as if the network had (tests, and callers that know it is dead): requests
@@ -219,6 +191,28 @@ public sealed class CassandraConnection : IAsyncDisposable, IDisposable
     {
         Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Fetches page after page, each from the paging state of the one before, until the last.</summary>
+    private static async IAsyncEnumerable<CqlRowSet> PagesAsync(Func<CqlQueryOptions, CancellationToken, ValueTask<CqlRowSet>> fetch, int pageSize,
+        CqlConsistency? consistency, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        byte[]? pagingState = null;
+        do
+        {
+            var page = await fetch(new CqlQueryOptions { Consistency = consistency, PageSize = pageSize, PagingState = pagingState }, cancellationToken)
+                .ConfigureAwait(false);
+            pagingState = page.PagingState;
+            try
+            {
+                yield return page;
+            }
+            finally
+            {
+                page.Dispose();
+            }
+        }
+        while (pagingState is not null);
     }
 
     private CqlQueryOptions WithPageSize(CqlQueryOptions options) =>
