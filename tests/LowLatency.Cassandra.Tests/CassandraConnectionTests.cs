@@ -19,7 +19,7 @@ public sealed class CassandraConnectionTests(CassandraServerFixture fixture, ITe
 
         Assert.Equal(3, connection.ProtocolVersion);
         Assert.Equal(1, connection.Connects);
-        output.WriteLine($"Cassandra answered CQL {Server.StartTime.TotalSeconds:0.0} s after start; resident {Server.ResidentBytes() / (1 << 20)} MiB");
+        output.WriteLine($"Cassandra answered CQL {Server.StartTime.TotalSeconds:0.0} s after start; resident {Server.ResidentBytes / (1 << 20)} MiB");
     }
 
     [CassandraFact]

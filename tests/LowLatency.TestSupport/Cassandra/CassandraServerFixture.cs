@@ -14,7 +14,7 @@ namespace LowLatency.TestSupport.Cassandra;
 /// and started again on the same ports with the same data (reconnect tests); at dispose the process tree is killed and
 /// the directory deleted. About 830 MB and 5-20 s to start, so test collections share one.
 /// </summary>
-public sealed class CassandraServer : IDisposable
+public sealed class CassandraServer : ThrowawayServer
 {
     /// <summary>The default superuser Cassandra creates (some seconds after start) when the password authenticator is on.</summary>
     public const string DefaultUser = "cassandra";
@@ -33,20 +33,14 @@ public sealed class CassandraServer : IDisposable
 
     private static readonly string[] s_exportPackages = ["jdk.internal.ref", "sun.nio.ch", "jdk.internal.misc"];
 
-    private readonly string _directory;
-    private readonly Queue<string> _log = new();
-    private Process? _process;
-
     private CassandraServer(bool passwordAuthenticator)
+        : base("lowlatency-cassandra-")
     {
         PasswordAuthenticator = passwordAuthenticator;
-        _directory = Directory.CreateTempSubdirectory("lowlatency-cassandra-").FullName;
-        Port = FreePort();
-        StoragePort = FreePort();
-        File.WriteAllText(Path.Combine(_directory, "cassandra.yaml"), Yaml());
+        Port = ServerProcess.FreePort();
+        StoragePort = ServerProcess.FreePort();
+        File.WriteAllText(Path.Combine(DataDirectory, "cassandra.yaml"), Yaml());
     }
-
-    public string Host => "127.0.0.1";
 
     /// <summary>The CQL native-transport port.</summary>
     public int Port { get; }
@@ -60,58 +54,18 @@ public sealed class CassandraServer : IDisposable
     /// <summary>How long the last start took until the CQL port answered (and, with authentication, a login worked).</summary>
     public TimeSpan StartTime { get; private set; }
 
-    /// <summary>The server process id while it runs.</summary>
-    public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;
-
-    /// <summary>Whether the server process is running.</summary>
-    public bool IsRunning => _process is { HasExited: false };
-
-    /// <summary>The last lines the server printed (for failure messages).</summary>
-    public string Log
-    {
-        get
-        {
-            lock (_log)
-            {
-                return string.Join('\n', _log);
-            }
-        }
-    }
-
     /// <summary>Starts a server and waits until it answers CQL (and, with the authenticator, accepts the default login).</summary>
-    public static CassandraServer Start(bool passwordAuthenticator = false)
+    public static CassandraServer Start(bool passwordAuthenticator = false) => StartNew(new CassandraServer(passwordAuthenticator));
+
+    /// <summary>Starts the server again (same ports, same data) after <see cref="ThrowawayServer.Stop"/>.</summary>
+    /// <remarks>Declared here too, so <c>server.Start()</c> is not taken for the static factory.</remarks>
+    public new void Start() => base.Start();
+
+    /// <summary>Starts the server (same ports, same data after a stop) and waits until it is ready.</summary>
+    protected override ServerProcess Launch()
     {
-        var server = new CassandraServer(passwordAuthenticator);
-        try
-        {
-            server.Start();
-        }
-        catch
-        {
-            server.Dispose();
-            throw;
-        }
-
-        return server;
-    }
-
-    /// <summary>Starts the server again (same ports, same data) after <see cref="Stop"/>.</summary>
-    public void Start()
-    {
-        if (IsRunning)
-        {
-            throw new InvalidOperationException("The Cassandra server is already running.");
-        }
-
         var home = CassandraAvailability.Home ?? throw new InvalidOperationException(CassandraAvailability.MissingReason);
         var java = CassandraAvailability.JavaPath ?? throw new InvalidOperationException(CassandraAvailability.MissingReason);
-        var start = new ProcessStartInfo(java)
-        {
-            WorkingDirectory = _directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
         var lib = Path.Combine(home, "lib");
         string[] arguments =
         [
@@ -120,97 +74,28 @@ public sealed class CassandraServer : IDisposable
             "-Xms512m", "-Xmx1g", "-Xss512k", "-XX:+UseSerialGC",
             .. s_openPackages.SelectMany(p => (string[])["--add-opens", $"java.base/{p}=ALL-UNNAMED"]),
             .. s_exportPackages.SelectMany(p => (string[])["--add-exports", $"java.base/{p}=ALL-UNNAMED"]),
-            $"-Dcassandra.config=file://{Path.Combine(_directory, "cassandra.yaml")}",
+            $"-Dcassandra.config=file://{Path.Combine(DataDirectory, "cassandra.yaml")}",
             "-Dcassandra-foreground=yes",
-            $"-Dcassandra.logdir={Path.Combine(_directory, "logs")}",
-            $"-Dcassandra.storagedir={_directory}",
+            $"-Dcassandra.logdir={Path.Combine(DataDirectory, "logs")}",
+            $"-Dcassandra.storagedir={DataDirectory}",
             "-Djava.net.preferIPv4Stack=true",
             "org.apache.cassandra.service.CassandraDaemon",
         ];
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
         var started = Stopwatch.StartNew();
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start java for Cassandra.");
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-        Poll.Until(
-            () => process.HasExited || (Answers() && (!PasswordAuthenticator || LogsIn())),
-            $"Cassandra to answer CQL on {Host}:{Port}{(PasswordAuthenticator ? " and accept the default login" : string.Empty)}",
-            TimeSpan.FromSeconds(120),
-            () => Log);
-        if (process.HasExited)
-        {
-            throw new InvalidOperationException($"Cassandra exited with code {process.ExitCode}:\n{Log}");
-        }
-
+        var process = ServerProcess.Start(
+            java,
+            arguments,
+            DataDirectory,
+            $"Cassandra answering CQL on {Host}:{Port}{(PasswordAuthenticator ? " and accepting the default login" : string.Empty)}",
+            () => Answers() && (!PasswordAuthenticator || LogsIn()),
+            TimeSpan.FromSeconds(120));
         StartTime = started.Elapsed;
-    }
-
-    /// <summary>Kills the server (no shutdown: clients see the connection drop) and waits for it to go.</summary>
-    public void Stop()
-    {
-        var process = _process;
-        _process = null;
-        if (process is null)
-        {
-            return;
-        }
-
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(30_000);
-        }
-
-        process.Dispose();
-    }
-
-    /// <summary>Stops the server and starts it again on the same ports with the same data.</summary>
-    public void Restart()
-    {
-        Stop();
-        Start();
-    }
-
-    /// <summary>The resident memory of the server process in bytes (0 when it is not running).</summary>
-    public long ResidentBytes()
-    {
-        var process = _process;
-        if (process is null || process.HasExited)
-        {
-            return 0;
-        }
-
-        process.Refresh();
-        return process.WorkingSet64;
-    }
-
-    public void Dispose()
-    {
-        Stop();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A leftover temp directory is harmless.
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // Likewise.
-        }
+        return process;
     }
 
     private string Yaml()
     {
-        string Dir(string name) => Path.Combine(_directory, name);
+        string Dir(string name) => Path.Combine(DataDirectory, name);
         var yaml = new StringBuilder();
         yaml.AppendLine("cluster_name: lowlatency-test")
             .AppendLine("num_tokens: 1")
@@ -238,23 +123,6 @@ public sealed class CassandraServer : IDisposable
             // Test tables are small: a large batch of one partition must not be refused for its size.
             .AppendLine("batch_size_warn_threshold_in_kb: 64");
         return yaml.ToString();
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_log)
-        {
-            _log.Enqueue(line);
-            while (_log.Count > 200)
-            {
-                _log.Dequeue();
-            }
-        }
     }
 
     /// <summary>Whether the CQL port answers OPTIONS with SUPPORTED (protocol v3): accepting TCP is not yet serving CQL.</summary>
@@ -301,13 +169,6 @@ public sealed class CassandraServer : IDisposable
         {
             return false;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Just enough CQL v3 framing to ask whether the server is ready, independent of the client under test.</summary>
