@@ -66,11 +66,14 @@ public sealed class CassandraConnection : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Runs CQL text that returns no rows (schema changes, writes) and says what kind of result came.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<CqlResultKind> ExecuteNonQueryAsync(string query, CqlValues? values = null, CqlConsistency? consistency = null,
         CancellationToken cancellationToken = default)
     {
-        using var result = await QueryAsync(query, values, new CqlQueryOptions { Consistency = consistency }, cancellationToken).ConfigureAwait(false);
-        return result.Kind;
+        ArgumentNullException.ThrowIfNull(query);
+        var channel = await GetChannelAsync(cancellationToken).ConfigureAwait(false);
+        var request = new QueryRequest(query, values, new CqlQueryOptions { Consistency = consistency }, _options.Consistency);
+        return ToResultKind(await channel.SendAsync(request, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>Prepares a statement (once per connection: the statement is cached by its text).</summary>
@@ -87,35 +90,22 @@ public sealed class CassandraConnection : IAsyncDisposable, IDisposable
     public async ValueTask<CqlRowSet> ExecuteAsync(CqlPreparedStatement statement, CqlValues? values = null, CqlQueryOptions options = default,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(statement);
-        options = WithPageSize(options);
-        for (var attempt = 0; ; attempt++)
-        {
-            var channel = await GetChannelAsync(cancellationToken).ConfigureAwait(false);
-            var id = await EnsurePreparedAsync(statement, channel, cancellationToken).ConfigureAwait(false);
-            var request = new ExecuteRequest(id.Id, values, options, _options.Consistency, skipMetadata: id.ResultColumns.Count > 0);
-            var response = await channel.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            if (attempt == 0 && IsUnprepared(response))
-            {
-                response.Return();
-                statement.Invalidate(id);
-                continue;
-            }
-
-            return ToRowSet(response, id.ResultColumns);
-        }
+        var (response, columns) = await ExecuteCoreAsync(statement, values, WithPageSize(options), cancellationToken).ConfigureAwait(false);
+        return ToRowSet(response, columns);
     }
 
-    /// <summary>Executes a prepared write and says what kind of result came (no row set to dispose).</summary>
+    /// <summary>Executes a prepared write and says what kind of result came (no row set: the write path's call).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<CqlResultKind> ExecuteNonQueryAsync(CqlPreparedStatement statement, CqlValues? values = null,
         CqlConsistency? consistency = null, CancellationToken cancellationToken = default)
     {
-        using var result = await ExecuteAsync(statement, values, new CqlQueryOptions { Consistency = consistency }, cancellationToken)
+        var (response, _) = await ExecuteCoreAsync(statement, values, new CqlQueryOptions { Consistency = consistency }, cancellationToken)
             .ConfigureAwait(false);
-        return result.Kind;
+        return ToResultKind(response);
     }
 
     /// <summary>Sends a BATCH (prepares its prepared statements first when needed).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask BatchAsync(CqlBatch batch, CqlConsistency? consistency = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -146,7 +136,7 @@ public sealed class CassandraConnection : IAsyncDisposable, IDisposable
                 continue;
             }
 
-            ToRowSet(response, null).Dispose();
+            ToResultKind(response);
             return;
         }
     }
@@ -222,6 +212,56 @@ public sealed class CassandraConnection : IAsyncDisposable, IDisposable
         response.Header.Opcode == CqlOpcode.Error && response.Header.Length >= 4 &&
         CassandraErrors.Code(response) == CassandraErrorCode.Unprepared;
 
+    /// <summary>EXECUTE, preparing first when the statement has no id on this connection, and once more when the
+    /// server answers UNPREPARED (it forgot the id: restarted, or evicted it from its cache).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<(CqlResponse Response, IReadOnlyList<CqlColumn> Columns)> ExecuteCoreAsync(CqlPreparedStatement statement,
+        CqlValues? values, CqlQueryOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        for (var attempt = 0; ; attempt++)
+        {
+            var channel = await GetChannelAsync(cancellationToken).ConfigureAwait(false);
+            var id = await EnsurePreparedAsync(statement, channel, cancellationToken).ConfigureAwait(false);
+            var request = new ExecuteRequest(id.Id, values, options, _options.Consistency, skipMetadata: id.ResultColumns.Count > 0);
+            var response = await channel.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (attempt == 0 && IsUnprepared(response))
+            {
+                response.Return();
+                statement.Invalidate(id);
+                continue;
+            }
+
+            return (response, id.ResultColumns);
+        }
+    }
+
+    /// <summary>The kind of a RESULT (rows are dropped unread), or the server's error as an exception. Returns the buffer.</summary>
+    private CqlResultKind ToResultKind(CqlResponse response)
+    {
+        if (response.Header.Opcode != CqlOpcode.Result)
+        {
+            throw Unexpected(response, "RESULT");
+        }
+
+        try
+        {
+            var reader = new CqlReader(response.BodySpan);
+            reader.SkipPrefix(response.Header.Flags);
+            var kind = (CqlResultKind)reader.ReadInt();
+            if (kind == CqlResultKind.SetKeyspace)
+            {
+                Volatile.Write(ref _keyspace, reader.ReadString()); // re-applied on reconnect
+            }
+
+            return kind;
+        }
+        finally
+        {
+            response.Return();
+        }
+    }
+
     /// <summary>The answer as a row set, or the server's error as an exception. Takes over the response's buffer.</summary>
     private CqlRowSet ToRowSet(CqlResponse response, IReadOnlyList<CqlColumn>? knownColumns)
     {
@@ -256,6 +296,7 @@ public sealed class CassandraConnection : IAsyncDisposable, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<PreparedId> EnsurePreparedAsync(CqlPreparedStatement statement, CqlChannel channel, CancellationToken cancellationToken)
     {
         if (statement.Id is { } current && current.Generation == channel.Generation)
@@ -310,6 +351,7 @@ public sealed class CassandraConnection : IAsyncDisposable, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<CqlChannel> GetChannelAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -382,7 +424,19 @@ public sealed class CassandraConnection : IAsyncDisposable, IDisposable
             var channel = await CqlChannel.OpenAsync(_options, version, generation, cancellationToken).ConfigureAwait(false);
             try
             {
-                var options = await channel.SendAsync(new OptionsRequest(), cancellationToken).ConfigureAwait(false);
+                CqlResponse options;
+                try
+                {
+                    options = await channel.SendAsync(new OptionsRequest(), cancellationToken).ConfigureAwait(false);
+                }
+                catch (CassandraConnectionException) when (negotiating && version == 4)
+                {
+                    // A server that drops a v4 frame instead of answering it: try v3 on a fresh connection.
+                    channel.Dispose();
+                    version = 3;
+                    continue;
+                }
+
                 if (options.Header.Opcode == CqlOpcode.Error && negotiating && version == 4)
                 {
                     // Cassandra before 2.2 answers a v4 frame with an error in a v3 frame (ServerError or ProtocolError,
