@@ -40,6 +40,16 @@ public sealed class CassandraServer : ThrowawayServer
         Port = ServerProcess.FreePort();
         StoragePort = ServerProcess.FreePort();
         File.WriteAllText(Path.Combine(DataDirectory, "cassandra.yaml"), Yaml());
+        // The bundled logback.xml logs DEBUG to stdout, a few lines per request: CPU on a shared 2-core machine, and
+        // strings in the test process that captures them. INFO keeps start-up, schema changes and errors.
+        File.WriteAllText(Path.Combine(DataDirectory, "logback.xml"), """
+            <configuration>
+              <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
+                <encoder><pattern>%-5level %date{HH:mm:ss,SSS} %msg%n</pattern></encoder>
+              </appender>
+              <root level="INFO"><appender-ref ref="STDOUT" /></root>
+            </configuration>
+            """);
     }
 
     /// <summary>The CQL native-transport port.</summary>
@@ -76,6 +86,7 @@ public sealed class CassandraServer : ThrowawayServer
             .. s_exportPackages.SelectMany(p => (string[])["--add-exports", $"java.base/{p}=ALL-UNNAMED"]),
             $"-Dcassandra.config=file://{Path.Combine(DataDirectory, "cassandra.yaml")}",
             "-Dcassandra-foreground=yes",
+            $"-Dlogback.configurationFile={Path.Combine(DataDirectory, "logback.xml")}",
             $"-Dcassandra.logdir={Path.Combine(DataDirectory, "logs")}",
             $"-Dcassandra.storagedir={DataDirectory}",
             "-Djava.net.preferIPv4Stack=true",
