@@ -95,6 +95,15 @@ native_transport_port: $cassandra_port
 start_rpc: false
 endpoint_snitch: SimpleSnitch
 YAML
+  # The bundled logback.xml logs DEBUG, a few lines per request; INFO keeps start-up, schema changes and errors.
+  cat > "$dir/logback.xml" <<XML
+<configuration>
+  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%-5level %date{HH:mm:ss,SSS} %msg%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="STDOUT" /></root>
+</configuration>
+XML
   # Java 17 closes these java.base packages; Cassandra 2.1 (jamm, netty, its off-heap code) reaches into them.
   local flags=() package
   for package in java.lang java.lang.reflect java.lang.ref java.lang.invoke java.util java.util.concurrent \
@@ -107,7 +116,7 @@ YAML
     flags+=(--add-exports "java.base/$package=ALL-UNNAMED")
   done
   nohup java -cp "$home/conf:$home/lib/*" -javaagent:"$home/lib/jamm-0.2.6.jar" -Xms512m -Xmx1g -Xss512k -XX:+UseSerialGC \
-    "${flags[@]}" -Dcassandra.config="file://$dir/cassandra.yaml" -Dcassandra-foreground=yes -Dcassandra.logdir="$dir/logs" \
+    "${flags[@]}" -Dcassandra.config="file://$dir/cassandra.yaml" -Dcassandra-foreground=yes -Dlogback.configurationFile="$dir/logback.xml" -Dcassandra.logdir="$dir/logs" \
     -Dcassandra.storagedir="$dir" -Djava.net.preferIPv4Stack=true org.apache.cassandra.service.CassandraDaemon \
     > "$dir/server.log" 2>&1 &
   echo $! > "$dir/cassandra.pid"
