@@ -4,16 +4,19 @@
 #   .ci/servers.sh start   starts them and prints the environment variables to export (eval "$(.ci/servers.sh start)")
 #   .ci/servers.sh stop    stops them and removes the state directory
 # State directory: LOWLATENCY_SERVERS_DIR (default /tmp/lowlatency-servers). Ports: LOWLATENCY_POSTGRES_PORT (55432),
-# LOWLATENCY_REDIS_PORT (56379).
+# LOWLATENCY_REDIS_PORT (56379), LOWLATENCY_CASSANDRA_PORT (59042; storage port LOWLATENCY_CASSANDRA_STORAGE_PORT, 57000).
 # PostgreSQL: a cluster made by initdb, user postgres with password "lowlatency" over TCP; run as root, initdb and
 # pg_ctl run as the postgres user. Redis: redis-server with an append-only file (fsync every second) in the state
-# directory, no password.
+# directory, no password. Cassandra: Apache Cassandra 2.1 from .ci/cassandra.sh on Java 17 (the same launch as the test
+# fixture, tests/LowLatency.TestSupport/Cassandra), no login; it takes 5-20 s to answer and holds about 800 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=${LOWLATENCY_SERVERS_DIR:-/tmp/lowlatency-servers}
 pg_port=${LOWLATENCY_POSTGRES_PORT:-55432}
 pg_password=lowlatency
 redis_port=${LOWLATENCY_REDIS_PORT:-56379}
+cassandra_port=${LOWLATENCY_CASSANDRA_PORT:-59042}
+cassandra_storage_port=${LOWLATENCY_CASSANDRA_STORAGE_PORT:-57000}
 
 as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -65,8 +68,83 @@ redis_stop() {
   fi
 }
 
+cassandra_start() {
+  . .ci/cassandra.sh >&2
+  local dir=$state/cassandra home=$LOWLATENCY_CASSANDRA_HOME
+  mkdir -p "$dir/logs"
+  cat > "$dir/cassandra.yaml" <<YAML
+cluster_name: lowlatency
+num_tokens: 1
+partitioner: org.apache.cassandra.dht.Murmur3Partitioner
+authenticator: AllowAllAuthenticator
+authorizer: AllowAllAuthorizer
+data_file_directories: [$dir/data]
+commitlog_directory: $dir/commitlog
+saved_caches_directory: $dir/saved_caches
+commitlog_sync: periodic
+commitlog_sync_period_in_ms: 10000
+seed_provider:
+  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+    parameters:
+      - seeds: "127.0.0.1"
+listen_address: 127.0.0.1
+rpc_address: 127.0.0.1
+storage_port: $cassandra_storage_port
+start_native_transport: true
+native_transport_port: $cassandra_port
+start_rpc: false
+endpoint_snitch: SimpleSnitch
+YAML
+  # The bundled logback.xml logs DEBUG, a few lines per request; INFO keeps start-up, schema changes and errors.
+  cat > "$dir/logback.xml" <<XML
+<configuration>
+  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%-5level %date{HH:mm:ss,SSS} %msg%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="STDOUT" /></root>
+</configuration>
+XML
+  # Java 17 closes these java.base packages; Cassandra 2.1 (jamm, netty, its off-heap code) reaches into them.
+  local flags=() package
+  for package in java.lang java.lang.reflect java.lang.ref java.lang.invoke java.util java.util.concurrent \
+      java.util.concurrent.atomic java.util.concurrent.locks java.util.regex java.nio java.nio.channels java.nio.charset \
+      java.io java.net java.math java.text java.time java.security sun.nio.ch sun.nio.cs jdk.internal.ref \
+      jdk.internal.misc jdk.internal.loader sun.security.action; do
+    flags+=(--add-opens "java.base/$package=ALL-UNNAMED")
+  done
+  for package in jdk.internal.ref sun.nio.ch jdk.internal.misc; do
+    flags+=(--add-exports "java.base/$package=ALL-UNNAMED")
+  done
+  nohup java -cp "$home/conf:$home/lib/*" -javaagent:"$home/lib/jamm-0.2.6.jar" -Xms512m -Xmx1g -Xss512k -XX:+UseSerialGC \
+    "${flags[@]}" -Dcassandra.config="file://$dir/cassandra.yaml" -Dcassandra-foreground=yes -Dlogback.configurationFile="$dir/logback.xml" -Dcassandra.logdir="$dir/logs" \
+    -Dcassandra.storagedir="$dir" -Djava.net.preferIPv4Stack=true org.apache.cassandra.service.CassandraDaemon \
+    > "$dir/server.log" 2>&1 &
+  echo $! > "$dir/cassandra.pid"
+  local waited
+  for waited in $(seq 120); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$cassandra_port") 2>/dev/null && break
+    kill -0 "$(cat "$dir/cassandra.pid")" 2>/dev/null || { echo "Cassandra exited; see $dir/server.log" >&2; return 1; }
+    sleep 0.5
+  done
+  echo "Cassandra answers on 127.0.0.1:$cassandra_port after about $((waited / 2)) s" >&2
+  printf 'export ASSET_CASSANDRA_HOST=127.0.0.1 ASSET_CASSANDRA_PORT=%s\n' "$cassandra_port"
+}
+
+cassandra_stop() {
+  local file=$state/cassandra/cassandra.pid pid
+  if [ -f "$file" ]; then
+    pid=$(cat "$file")
+    kill "$pid" 2>/dev/null || true
+    # It shuts down in a few seconds; wait, so the state directory is not removed under it.
+    for _ in $(seq 60); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+  fi
+}
+
 case "${1:-}" in
-  start) postgres_start; redis_start ;;
-  stop) postgres_stop; redis_stop; rm -rf "$state" ;;
+  start) postgres_start; redis_start; cassandra_start ;;
+  stop) postgres_stop; redis_stop; cassandra_stop; rm -rf "$state" ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

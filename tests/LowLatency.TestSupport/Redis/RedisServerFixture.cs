@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 
 namespace LowLatency.TestSupport.Redis;
 
@@ -11,144 +9,38 @@ namespace LowLatency.TestSupport.Redis;
 /// (<c>--save '' --appendonly no</c>). It can be stopped and started again on the same port (reconnect tests) and is
 /// killed at dispose. Extra arguments configure it like redis.conf lines (<c>--requirepass s</c>, <c>--user ...</c>).
 /// </summary>
-public sealed class RedisServer : IDisposable
+public sealed class RedisServer : ThrowawayServer
 {
     private readonly string[] _arguments;
-    private readonly string _directory;
-    private readonly StringBuilder _log = new();
-    private Process? _process;
 
     private RedisServer(int port, string[] arguments)
+        : base("lowlatency-redis-")
     {
         Port = port;
         _arguments = arguments;
-        _directory = Directory.CreateTempSubdirectory("lowlatency-redis-").FullName;
     }
 
     public int Port { get; }
 
-    public string Host => "127.0.0.1";
-
-    /// <summary>Whether the server process is running.</summary>
-    public bool IsRunning => _process is { HasExited: false };
-
-    /// <summary>What the server printed (for failure messages).</summary>
-    public string Log
-    {
-        get
-        {
-            lock (_log)
-            {
-                return _log.ToString();
-            }
-        }
-    }
-
     /// <summary>Starts a server on a free port and waits until it accepts connections.</summary>
-    public static RedisServer Start(params string[] arguments)
+    public static RedisServer Start(params string[] arguments) => StartNew(new RedisServer(ServerProcess.FreePort(), arguments));
+
+    /// <summary>Starts the server again (same port, same arguments, empty data) after <see cref="ThrowawayServer.Stop"/>.</summary>
+    /// <remarks>Declared here too, so <c>server.Start()</c> is not taken for the static factory.</remarks>
+    public new void Start() => base.Start();
+
+    /// <summary>Starts redis-server (same port, same arguments, empty data) and waits until it accepts connections.</summary>
+    protected override ServerProcess Launch()
     {
-        var server = new RedisServer(FreePort(), arguments);
-        try
-        {
-            server.Start();
-        }
-        catch
-        {
-            server.Dispose();
-            throw;
-        }
-
-        return server;
-    }
-
-    /// <summary>Starts the server again (same port, same arguments, empty data) after <see cref="Stop"/>.</summary>
-    public void Start()
-    {
-        if (IsRunning)
-        {
-            throw new InvalidOperationException("The Redis server is already running.");
-        }
-
         var path = RedisAvailability.ServerPath ?? throw new InvalidOperationException(RedisAvailability.MissingReason);
-        var start = new ProcessStartInfo(path)
-        {
-            WorkingDirectory = _directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in (string[])["--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", Host,
-                     "--save", string.Empty, "--appendonly", "no", "--daemonize", "no", "--dir", _directory,
-                     "--protected-mode", "no", .. _arguments])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start redis-server.");
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
-        Poll.Until(
-            () => process.HasExited || Accepts(),
-            $"redis-server to accept connections on {Host}:{Port}",
-            TimeSpan.FromSeconds(20),
-            () => Log);
-        if (process.HasExited)
-        {
-            throw new InvalidOperationException($"redis-server exited with code {process.ExitCode}:\n{Log}");
-        }
-    }
-
-    /// <summary>Kills the server (no shutdown handshake: clients see the connection drop) and waits for it to go.</summary>
-    public void Stop()
-    {
-        var process = _process;
-        _process = null;
-        if (process is null)
-        {
-            return;
-        }
-
-        if (!process.HasExited)
-        {
-            process.Kill();
-            process.WaitForExit(10_000);
-        }
-
-        process.Dispose();
-    }
-
-    /// <summary>Stops the server and starts it again on the same port.</summary>
-    public void Restart()
-    {
-        Stop();
-        Start();
-    }
-
-    public void Dispose()
-    {
-        Stop();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A leftover temp directory is harmless.
-        }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is not null)
-        {
-            lock (_log)
-            {
-                _log.AppendLine(line);
-            }
-        }
+        return ServerProcess.Start(
+            path,
+            ["--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", Host, "--save", string.Empty, "--appendonly", "no",
+                "--daemonize", "no", "--dir", DataDirectory, "--protected-mode", "no", .. _arguments],
+            DataDirectory,
+            $"redis-server accepting connections on {Host}:{Port}",
+            Accepts,
+            TimeSpan.FromSeconds(20));
     }
 
     private bool Accepts()
@@ -163,13 +55,6 @@ public sealed class RedisServer : IDisposable
         {
             return false;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 
