@@ -72,25 +72,31 @@ internal sealed class SampleTable
         using var writer = ParquetFileWriter.Create(path, Schema, options);
         foreach (var row in Rows)
         {
-            for (var c = 0; c < row.Length; c++)
-            {
-                switch (row[c])
-                {
-                    case null: writer.WriteNull(c); break;
-                    case bool v: writer.WriteBoolean(c, v); break;
-                    case int v: writer.WriteInt32(c, v); break;
-                    case long v: writer.WriteInt64(c, v); break;
-                    case float v: writer.WriteFloat(c, v); break;
-                    case double v: writer.WriteDouble(c, v); break;
-                    case string v: writer.WriteString(c, v); break;
-                    case byte[] v: writer.WriteBytes(c, v); break;
-                }
-            }
-
-            writer.EndRow();
+            WriteRow(writer, row);
         }
 
         writer.Complete();
+    }
+
+    /// <summary>Writes one row of boxed values (null, bool, int, long, float, double, string, byte[]) and ends it.</summary>
+    public static void WriteRow(ParquetFileWriter writer, object?[] row)
+    {
+        for (var c = 0; c < row.Length; c++)
+        {
+            switch (row[c])
+            {
+                case null: writer.WriteNull(c); break;
+                case bool v: writer.WriteBoolean(c, v); break;
+                case int v: writer.WriteInt32(c, v); break;
+                case long v: writer.WriteInt64(c, v); break;
+                case float v: writer.WriteFloat(c, v); break;
+                case double v: writer.WriteDouble(c, v); break;
+                case string v: writer.WriteString(c, v); break;
+                case byte[] v: writer.WriteBytes(c, v); break;
+            }
+        }
+
+        writer.EndRow();
     }
 
     public static ParquetWriterOptions Options(CompressionCodec codec, int rowGroupRows = 1000, int pageBytes = 1 << 20) =>

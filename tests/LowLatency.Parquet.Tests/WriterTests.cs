@@ -140,22 +140,7 @@ public class WriterTests
         {
             foreach (var row in rows)
             {
-                for (var c = 0; c < row.Length; c++)
-                {
-                    switch (row[c])
-                    {
-                        case null: writer.WriteNull(c); break;
-                        case bool v: writer.WriteBoolean(c, v); break;
-                        case int v: writer.WriteInt32(c, v); break;
-                        case long v: writer.WriteInt64(c, v); break;
-                        case float v: writer.WriteFloat(c, v); break;
-                        case double v: writer.WriteDouble(c, v); break;
-                        case string v: writer.WriteString(c, v); break;
-                        case byte[] v: writer.WriteBytes(c, v); break;
-                    }
-                }
-
-                writer.EndRow();
+                SampleTable.WriteRow(writer, row);
             }
         });
         Assert.Equal(0, bytes);

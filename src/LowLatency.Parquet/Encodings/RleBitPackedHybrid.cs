@@ -92,9 +92,15 @@ internal static class RleBitPackedHybrid
         output.Advance(bytes);
     }
 
-    private static void WriteVarint(uint value, IBufferWriter<byte> output)
+    private static void WriteVarint(uint value, IBufferWriter<byte> output) => Uleb128.Write(value, output);
+}
+
+/// <summary>Unsigned LEB128 varints: the hybrid's run headers and the Thrift compact protocol's integers.</summary>
+internal static class Uleb128
+{
+    public static void Write(ulong value, IBufferWriter<byte> output)
     {
-        var span = output.GetSpan(5);
+        var span = output.GetSpan(10);
         var i = 0;
         while (value >= 0x80)
         {

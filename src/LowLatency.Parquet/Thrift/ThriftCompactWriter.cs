@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using LowLatency.Parquet.Encodings;
 using System.Text;
 
 namespace LowLatency.Parquet.Thrift;
@@ -173,19 +174,7 @@ internal sealed class ThriftCompactWriter
         _output.Advance(1);
     }
 
-    private void WriteVarint(ulong value)
-    {
-        var span = _output.GetSpan(10);
-        var i = 0;
-        while (value >= 0x80)
-        {
-            span[i++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[i++] = (byte)value;
-        _output.Advance(i);
-    }
+    private void WriteVarint(ulong value) => Uleb128.Write(value, _output);
 
     private static uint ZigZag(int value) => (uint)((value << 1) ^ (value >> 31));
 

@@ -325,43 +325,32 @@ internal sealed class ColumnChunkWriter
         _values.ResetWrittenCount();
     }
 
-    private void UpdateStatistics(long value)
-    {
-        if (!_hasMinMax)
-        {
-            _minLong = _maxLong = value;
-            _hasMinMax = true;
-        }
-        else if (value < _minLong)
-        {
-            _minLong = value;
-        }
-        else if (value > _maxLong)
-        {
-            _maxLong = value;
-        }
-    }
+    private void UpdateStatistics(long value) => Track(value, ref _minLong, ref _maxLong);
 
     private void UpdateStatistics(double value)
     {
-        if (double.IsNaN(value))
+        // NaN has no place in an order; the spec says to leave it out of min and max.
+        if (!double.IsNaN(value))
         {
-            // NaN has no place in an order; the spec says to leave it out of min and max.
-            return;
+            Track(value, ref _minDouble, ref _maxDouble);
         }
+    }
 
+    private void Track<T>(T value, ref T min, ref T max)
+        where T : struct, System.Numerics.IComparisonOperators<T, T, bool>
+    {
         if (!_hasMinMax)
         {
-            _minDouble = _maxDouble = value;
+            min = max = value;
             _hasMinMax = true;
         }
-        else if (value < _minDouble)
+        else if (value < min)
         {
-            _minDouble = value;
+            min = value;
         }
-        else if (value > _maxDouble)
+        else if (value > max)
         {
-            _maxDouble = value;
+            max = value;
         }
     }
 
