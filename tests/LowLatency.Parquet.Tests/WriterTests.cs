@@ -111,6 +111,17 @@ public class WriterTests
     }
 
     [Fact]
+    public void WriteDecimal_BeyondItsPrecision_IsRefused()
+    {
+        using var dir = new TempDirectory();
+        using var writer = ParquetFileWriter.Create(dir.File("d.parquet"), new ParquetSchema(ParquetColumn.Decimal("p", 4, 2)));
+        writer.WriteInt64(0, -9999);
+        writer.EndRow();
+        Assert.Throws<ArgumentException>(() => writer.WriteInt64(0, 10000));
+        Assert.Throws<ArgumentException>(() => writer.WriteInt64(0, -10000));
+    }
+
+    [Fact]
     public void WriteTimestamp_ConvertsToTheColumnUnit()
     {
         using var dir = new TempDirectory();

@@ -9,6 +9,7 @@ namespace LowLatency.Parquet.Reading;
 /// PLAIN, PLAIN_DICTIONARY and RLE_DICTIONARY for values, RLE and BIT_PACKED for levels; codecs UNCOMPRESSED, SNAPPY
 /// and GZIP. Anything damaged raises <see cref="ParquetFormatException"/> saying what and where; every offset, length
 /// and count is checked against the file before it is used, so nothing is allocated merely because a file declares it.
+/// Not thread-safe (one stream position); open one reader per thread.
 /// </summary>
 public sealed class ParquetFileReader : IDisposable
 {

@@ -33,6 +33,9 @@ internal sealed class ColumnChunkWriter
     private readonly ArrayBufferWriter<byte> _levelBytes = new(1 << 12);
     private readonly ArrayBufferWriter<byte> _header = new(64);
     private readonly ThriftCompactWriter _headerWriter;
+
+    // 10^precision for a decimal column (unscaled values must stay below it in magnitude), 0 otherwise.
+    private readonly long _decimalLimit;
     private readonly ByteArrayDictionary? _dictionary;
     private bool _dictionaryActive;
     private bool _usedPlain;
@@ -57,6 +60,14 @@ internal sealed class ColumnChunkWriter
         _options = options;
         _codec = codec;
         _headerWriter = new ThriftCompactWriter(_header);
+        if (column.Type == ParquetColumnType.Decimal)
+        {
+            _decimalLimit = 1;
+            for (var i = 0; i < column.Precision; i++)
+            {
+                _decimalLimit *= 10;
+            }
+        }
         if (column.IsDictionary)
         {
             _dictionary = new ByteArrayDictionary();
@@ -69,7 +80,10 @@ internal sealed class ColumnChunkWriter
     /// <summary>Values (nulls included) written to this row group so far.</summary>
     public long ValueCount => _chunkValues + _pageCount;
 
-    /// <summary>Bytes this chunk holds so far, for the row group size limit.</summary>
+    /// <summary>
+    /// Bytes this chunk holds so far, for the row group size limit: finished pages, the open page's PLAIN bytes, one
+    /// byte per present value (an upper bound for dictionary indices, a small overcount for PLAIN), the dictionary.
+    /// </summary>
     public long BufferedBytes => _pages.WrittenCount + _values.WrittenCount + _pageNonNull + (_dictionary?.ByteCount ?? 0);
 
     public void WriteNull()
@@ -95,6 +109,11 @@ internal sealed class ColumnChunkWriter
 
     public void WriteInt64(long value)
     {
+        if (_decimalLimit != 0 && (value >= _decimalLimit || value <= -_decimalLimit))
+        {
+            ThrowHelper.Argument(nameof(value), $"Column '{_column.Name}' is DECIMAL({_column.Precision},{_column.Scale}): unscaled {value} has more than {_column.Precision} digits.");
+        }
+
         AddLevel(1);
         BinaryPrimitives.WriteInt64LittleEndian(_values.GetSpan(8), value);
         _values.Advance(8);
