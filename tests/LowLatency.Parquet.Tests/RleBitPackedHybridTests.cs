@@ -53,6 +53,16 @@ public class RleBitPackedHybridTests
     }
 
     [Fact]
+    public void LegacyBitPacked_SpecExample_ReadsZeroToSeven()
+    {
+        // Encodings.md, BIT_PACKED (deprecated): 0..7 at bit width 3, most significant bit first: 00000101 00111001 01110111.
+        var decoded = new int[8];
+        LegacyBitPacked.Decode(new byte[] { 0b00000101, 0b00111001, 0b01110111 }, 3, decoded);
+        Assert.Equal([0, 1, 2, 3, 4, 5, 6, 7], decoded);
+        Assert.Throws<ParquetFormatException>(() => LegacyBitPacked.Decode(new byte[] { 0b00000101, 0b00111001 }, 3, decoded));
+    }
+
+    [Fact]
     public void Decode_LastBitPackedRunWithoutPadding_IsAccepted()
     {
         // A writer may stop after the bytes holding the values it needs (3 values at width 1: one byte).

@@ -111,6 +111,50 @@ public class ThriftCompactTests
     }
 
     [Fact]
+    public void PageHeaders_EveryKind_RoundTrip()
+    {
+        PageHeader[] headers =
+        [
+            new()
+            {
+                Type = PageType.DataPage, UncompressedPageSize = 10, CompressedPageSize = 9, Crc = -12345,
+                DataPageHeader = new DataPageHeader { NumValues = 3, Encoding = Format.Encoding.PlainDictionary, DefinitionLevelEncoding = Format.Encoding.BitPacked, RepetitionLevelEncoding = Format.Encoding.Rle },
+            },
+            new()
+            {
+                Type = PageType.DictionaryPage, UncompressedPageSize = 100, CompressedPageSize = 50,
+                DictionaryPageHeader = new DictionaryPageHeader { NumValues = 7, Encoding = Format.Encoding.Plain, IsSorted = true },
+            },
+            new()
+            {
+                Type = PageType.DataPageV2, UncompressedPageSize = 1 << 20, CompressedPageSize = 1 << 19,
+                DataPageHeaderV2 = new DataPageHeaderV2
+                {
+                    NumValues = 1000, NumNulls = 10, NumRows = 1000, Encoding = Format.Encoding.RleDictionary,
+                    DefinitionLevelsByteLength = 20, RepetitionLevelsByteLength = 0, IsCompressed = false,
+                },
+            },
+        ];
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new ThriftCompactWriter(buffer);
+        foreach (var header in headers)
+        {
+            header.Write(writer);
+        }
+
+        var reader = new ThriftCompactReader(buffer.WrittenSpan, 0, "test");
+        var data = PageHeader.Read(ref reader);
+        var dictionary = PageHeader.Read(ref reader);
+        var v2 = PageHeader.Read(ref reader);
+        Assert.Equal(buffer.WrittenCount, reader.Position);
+        Assert.Equal((PageType.DataPage, 10, 9, -12345), (data.Type, data.UncompressedPageSize, data.CompressedPageSize, data.Crc!.Value));
+        Assert.Equal((3, Format.Encoding.PlainDictionary, Format.Encoding.BitPacked, Format.Encoding.Rle), (data.DataPageHeader!.NumValues, data.DataPageHeader.Encoding, data.DataPageHeader.DefinitionLevelEncoding, data.DataPageHeader.RepetitionLevelEncoding));
+        Assert.Equal((7, Format.Encoding.Plain, true), (dictionary.DictionaryPageHeader!.NumValues, dictionary.DictionaryPageHeader.Encoding, dictionary.DictionaryPageHeader.IsSorted!.Value));
+        var h = v2.DataPageHeaderV2!;
+        Assert.Equal((1000, 10, 1000, Format.Encoding.RleDictionary, 20, 0, false), (h.NumValues, h.NumNulls, h.NumRows, h.Encoding, h.DefinitionLevelsByteLength, h.RepetitionLevelsByteLength, h.IsCompressed));
+    }
+
+    [Fact]
     public void Read_UnknownFieldsOfEveryType_AreSkipped()
     {
         // A KeyValue with fields a newer writer might add, of every wire type, around the two we model; field ids

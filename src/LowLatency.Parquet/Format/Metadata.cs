@@ -852,6 +852,16 @@ public sealed class DataPageHeader
 
     public required Encoding RepetitionLevelEncoding { get; init; }
 
+    internal void Write(ThriftCompactWriter w)
+    {
+        w.StructBegin();
+        w.FieldI32(1, NumValues);
+        w.FieldI32(2, (int)Encoding);
+        w.FieldI32(3, (int)DefinitionLevelEncoding);
+        w.FieldI32(4, (int)RepetitionLevelEncoding);
+        w.StructEnd();
+    }
+
     internal static DataPageHeader Read(ref ThriftCompactReader r)
     {
         int? values = null;
@@ -897,6 +907,19 @@ public sealed class DataPageHeaderV2
     /// <summary>Whether the values section is compressed (default true); levels never are.</summary>
     public bool IsCompressed { get; init; } = true;
 
+    internal void Write(ThriftCompactWriter w)
+    {
+        w.StructBegin();
+        w.FieldI32(1, NumValues);
+        w.FieldI32(2, NumNulls);
+        w.FieldI32(3, NumRows);
+        w.FieldI32(4, (int)Encoding);
+        w.FieldI32(5, DefinitionLevelsByteLength);
+        w.FieldI32(6, RepetitionLevelsByteLength);
+        w.FieldBool(7, IsCompressed);
+        w.StructEnd();
+    }
+
     internal static DataPageHeaderV2 Read(ref ThriftCompactReader r)
     {
         int? values = null, nulls = null, rows = null, defLength = null, repLength = null;
@@ -940,6 +963,19 @@ public sealed class DictionaryPageHeader
 
     public bool? IsSorted { get; init; }
 
+    internal void Write(ThriftCompactWriter w)
+    {
+        w.StructBegin();
+        w.FieldI32(1, NumValues);
+        w.FieldI32(2, (int)Encoding);
+        if (IsSorted is { } sorted)
+        {
+            w.FieldBool(3, sorted);
+        }
+
+        w.StructEnd();
+    }
+
     internal static DictionaryPageHeader Read(ref ThriftCompactReader r)
     {
         int? values = null;
@@ -982,6 +1018,39 @@ public sealed class PageHeader
     public DictionaryPageHeader? DictionaryPageHeader { get; init; }
 
     public DataPageHeaderV2? DataPageHeaderV2 { get; init; }
+
+    /// <summary>Writes the header as modelled (tests and tools; the writer's per-page path is the static overload).</summary>
+    internal void Write(ThriftCompactWriter w)
+    {
+        w.StructBegin();
+        w.FieldI32(1, (int)Type);
+        w.FieldI32(2, UncompressedPageSize);
+        w.FieldI32(3, CompressedPageSize);
+        if (Crc is { } crc)
+        {
+            w.FieldI32(4, crc);
+        }
+
+        if (DataPageHeader is { } data)
+        {
+            w.FieldStructBeginRaw(5);
+            data.Write(w);
+        }
+
+        if (DictionaryPageHeader is { } dictionary)
+        {
+            w.FieldStructBeginRaw(7);
+            dictionary.Write(w);
+        }
+
+        if (DataPageHeaderV2 is { } dataV2)
+        {
+            w.FieldStructBeginRaw(8);
+            dataV2.Write(w);
+        }
+
+        w.StructEnd();
+    }
 
     /// <summary>
     /// Writes a data page v1 or dictionary page header without building objects (the writer's per-page path).
