@@ -34,6 +34,30 @@ public class WriterTests
     }
 
     [Fact]
+    public void RowGroupBytes_Reached_StartsANewRowGroup()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("bytes.parquet");
+        var options = new ParquetWriterOptions { Codec = CompressionCodec.Uncompressed, RowGroupRows = 1_000_000, RowGroupBytes = 20_000, PageBytes = 4096 };
+        using (var writer = ParquetFileWriter.Create(path, s_schema, options))
+        {
+            for (var i = 0; i < 3000; i++)
+            {
+                WriteRow(writer, i);
+            }
+
+            writer.Complete();
+        }
+
+        using var reader = ParquetFileReader.Open(path);
+        Assert.Equal(3000, reader.RowCount);
+        Assert.InRange(reader.RowGroupCount, 2, 10);
+        Assert.All(reader.Metadata.RowGroups.SkipLast(1), g => Assert.InRange(g.TotalByteSize, 15_000, 40_000));
+        var ts = Enumerable.Range(0, reader.RowGroupCount).SelectMany(g => reader.ReadColumn(g, "ts").As<long>());
+        Assert.Equal(Enumerable.Range(0, 3000).Select(i => 1_723_075_200_000L + i), ts);
+    }
+
+    [Fact]
     public void Dispose_WithoutComplete_LeavesNoFileAtAll()
     {
         using var dir = new TempDirectory();

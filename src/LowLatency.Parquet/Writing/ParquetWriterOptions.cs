@@ -16,8 +16,10 @@ public sealed class ParquetWriterOptions
     public int RowGroupRows { get; init; } = 1_000_000;
 
     /// <summary>
-    /// A row group also ends once its buffered, encoded pages reach this many bytes (the writer holds one row group
-    /// in memory, because each column's chunk must be contiguous in the file). Default 64 MiB.
+    /// A row group also ends once its buffered, encoded pages reach about this many bytes (the writer holds one row
+    /// group in memory, because each column's chunk must be contiguous in the file). The estimate counts compressed
+    /// finished pages plus the open pages' raw values, and a byte per value for dictionary indices, so row groups come
+    /// out somewhat below it. Default 64 MiB.
     /// </summary>
     public long RowGroupBytes { get; init; } = 64L << 20;
 
