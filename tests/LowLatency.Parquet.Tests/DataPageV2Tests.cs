@@ -30,8 +30,8 @@ public class DataPageV2Tests
         using var dir = new TempDirectory();
         var path = dir.File("v2.parquet");
         File.WriteAllBytes(path, BuildFile());
-        using var db = new Duckdb();
-        var rows = db.Query($"SELECT v FROM read_parquet({Duckdb.Literal(path)})");
+        using var db = new DuckdbConnection();
+        var rows = db.Query($"SELECT v FROM read_parquet({DuckdbConnection.Literal(path)})");
         Assert.Equal(s_values.Select(v => v?.ToString(System.Globalization.CultureInfo.InvariantCulture)), rows.Select(r => r[0]));
     }
 

@@ -150,11 +150,11 @@ public class ReaderTests
     {
         var path = TestData.PathOf($"{ReferenceDirectory}/{name}");
         using var reader = ParquetFileReader.Open(path);
-        using var db = new Duckdb();
-        Assert.Equal(reader.RowCount.ToString(CultureInfo.InvariantCulture), db.Scalar($"SELECT count(*) FROM read_parquet({Duckdb.Literal(path)})"));
+        using var db = new DuckdbConnection();
+        Assert.Equal(reader.RowCount.ToString(CultureInfo.InvariantCulture), db.Scalar($"SELECT count(*) FROM read_parquet({DuckdbConnection.Literal(path)})"));
         foreach (var column in reader.Columns)
         {
-            var duck = db.Query($"SELECT {DuckdbExpression(column)} FROM read_parquet({Duckdb.Literal(path)})");
+            var duck = db.Query($"SELECT {DuckdbExpression(column)} FROM read_parquet({DuckdbConnection.Literal(path)})");
             var row = 0;
             for (var group = 0; group < reader.RowGroupCount; group++)
             {

@@ -25,8 +25,8 @@ public class WriterDuckdbTests
         var table = new SampleTable(2500);
         table.Write(path, SampleTable.Options(codec, rowGroupRows: 1000, pageBytes: 4096));
 
-        using var db = new Duckdb();
-        var rows = db.Query($"SELECT {s_select} FROM read_parquet({Duckdb.Literal(path)})");
+        using var db = new DuckdbConnection();
+        var rows = db.Query($"SELECT {s_select} FROM read_parquet({DuckdbConnection.Literal(path)})");
         Assert.Equal(table.Rows.Length, rows.Count);
         for (var r = 0; r < rows.Count; r++)
         {
@@ -36,7 +36,7 @@ public class WriterDuckdbTests
             }
         }
 
-        Assert.Equal("2500", db.Scalar($"SELECT count(*) FROM read_parquet({Duckdb.Literal(path)})"));
+        Assert.Equal("2500", db.Scalar($"SELECT count(*) FROM read_parquet({DuckdbConnection.Literal(path)})"));
     }
 
     [DuckdbFact]
@@ -46,8 +46,8 @@ public class WriterDuckdbTests
         var path = dir.File("schema.parquet");
         new SampleTable(10).Write(path, SampleTable.Options(CompressionCodec.Snappy));
 
-        using var db = new Duckdb();
-        var described = db.Query($"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet({Duckdb.Literal(path)}))");
+        using var db = new DuckdbConnection();
+        var described = db.Query($"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet({DuckdbConnection.Literal(path)}))");
         string[] expected =
         [
             "b BOOLEAN", "i32 INTEGER", "i64 BIGINT", "f FLOAT", "d DOUBLE", "s VARCHAR", "bin BLOB",
@@ -56,7 +56,7 @@ public class WriterDuckdbTests
         ];
         Assert.Equal(expected, described.Select(row => $"{row[0]} {row[1]}"));
 
-        var schema = db.Query($"SELECT name, type, repetition_type, converted_type, logical_type FROM parquet_schema({Duckdb.Literal(path)}) WHERE name <> 'schema'");
+        var schema = db.Query($"SELECT name, type, repetition_type, converted_type, logical_type FROM parquet_schema({DuckdbConnection.Literal(path)}) WHERE name <> 'schema'");
         Assert.Equal(SampleTable.Schema.Columns.Count, schema.Count);
         for (var i = 0; i < schema.Count; i++)
         {
@@ -83,12 +83,12 @@ public class WriterDuckdbTests
         var table = new SampleTable(2000);
         table.Write(path, SampleTable.Options(codec, rowGroupRows: groupRows, pageBytes: 2048));
 
-        using var db = new Duckdb();
+        using var db = new DuckdbConnection();
         var meta = db.Query(
             "SELECT row_group_id, column_id, path_in_schema, row_group_num_rows, num_values, stats_null_count, compression, encodings, " +
             "CASE path_in_schema WHEN 'tsm' THEN epoch_ms(stats_min_value::TIMESTAMPTZ)::VARCHAR WHEN 'tsu' THEN epoch_us(stats_min_value::TIMESTAMPTZ)::VARCHAR ELSE stats_min_value END, " +
             "CASE path_in_schema WHEN 'tsm' THEN epoch_ms(stats_max_value::TIMESTAMPTZ)::VARCHAR WHEN 'tsu' THEN epoch_us(stats_max_value::TIMESTAMPTZ)::VARCHAR ELSE stats_max_value END " +
-            $"FROM parquet_metadata({Duckdb.Literal(path)}) ORDER BY row_group_id, column_id");
+            $"FROM parquet_metadata({DuckdbConnection.Literal(path)}) ORDER BY row_group_id, column_id");
         var columns = SampleTable.Schema.Columns.Count;
         var groups = (table.Rows.Length + groupRows - 1) / groupRows;
         Assert.Equal(groups * columns, meta.Count);
@@ -140,8 +140,8 @@ public class WriterDuckdbTests
             writer.Complete();
         }
 
-        using var db = new Duckdb();
-        var rows = db.Query($"SELECT id, sym FROM read_parquet({Duckdb.Literal(path)})");
+        using var db = new DuckdbConnection();
+        var rows = db.Query($"SELECT id, sym FROM read_parquet({DuckdbConnection.Literal(path)})");
         Assert.Equal(5000, rows.Count);
         for (var i = 0; i < rows.Count; i++)
         {
@@ -149,11 +149,11 @@ public class WriterDuckdbTests
             Assert.Equal(i % 9 == 0 ? null : i % 2 == 0 ? "BTCUSDT" : "ETHUSDT", rows[i][1]);
         }
 
-        var encodings = db.Query($"SELECT encodings FROM parquet_metadata({Duckdb.Literal(path)}) WHERE path_in_schema = 'id'").Single()[0];
+        var encodings = db.Query($"SELECT encodings FROM parquet_metadata({DuckdbConnection.Literal(path)}) WHERE path_in_schema = 'id'").Single()[0];
         Assert.Contains("RLE_DICTIONARY", encodings, StringComparison.Ordinal);
         Assert.Contains("PLAIN", encodings, StringComparison.Ordinal);
-        Assert.Equal("id-000000", db.Scalar($"SELECT stats_min_value FROM parquet_metadata({Duckdb.Literal(path)}) WHERE path_in_schema = 'id'"));
-        Assert.Equal("id-004999", db.Scalar($"SELECT stats_max_value FROM parquet_metadata({Duckdb.Literal(path)}) WHERE path_in_schema = 'id'"));
+        Assert.Equal("id-000000", db.Scalar($"SELECT stats_min_value FROM parquet_metadata({DuckdbConnection.Literal(path)}) WHERE path_in_schema = 'id'"));
+        Assert.Equal("id-004999", db.Scalar($"SELECT stats_max_value FROM parquet_metadata({DuckdbConnection.Literal(path)}) WHERE path_in_schema = 'id'"));
     }
 
     [DuckdbFact]
@@ -176,8 +176,8 @@ public class WriterDuckdbTests
             writer.Complete();
         }
 
-        using var db = new Duckdb();
-        var rows = db.Query($"SELECT d::VARCHAR, never, none FROM read_parquet({Duckdb.Literal(path)})");
+        using var db = new DuckdbConnection();
+        var rows = db.Query($"SELECT d::VARCHAR, never, none FROM read_parquet({DuckdbConnection.Literal(path)})");
         Assert.Equal(values.Length, rows.Count);
         // .NET's NaN has the sign bit set, which DuckDB prints as "-nan".
         Assert.EndsWith("nan", rows[0][0]!.ToLowerInvariant(), StringComparison.Ordinal);
@@ -185,7 +185,7 @@ public class WriterDuckdbTests
         Assert.All(rows, r => Assert.Null(r[1]));
         Assert.All(rows, r => Assert.Null(r[2]));
         Assert.Equal(values[4..], rows.Skip(4).Select(r => double.Parse(r[0]!, CultureInfo.InvariantCulture)));
-        var stats = db.Query($"SELECT stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata({Duckdb.Literal(path)}) ORDER BY column_id");
+        var stats = db.Query($"SELECT stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata({DuckdbConnection.Literal(path)}) ORDER BY column_id");
         // DuckDB does not show a min/max that is infinite (ours are -inf and inf; ReaderTests checks them).
         Assert.Equal("0", stats[0][2]);
         Assert.Equal(new string?[] { null, null, "7" }, stats[1]);
@@ -202,9 +202,9 @@ public class WriterDuckdbTests
             writer.Complete();
         }
 
-        using var db = new Duckdb();
-        Assert.Equal("0", db.Scalar($"SELECT count(*) FROM read_parquet({Duckdb.Literal(path)})"));
-        Assert.Equal(SampleTable.Schema.Columns.Count, db.Query($"DESCRIBE SELECT * FROM read_parquet({Duckdb.Literal(path)})").Count);
+        using var db = new DuckdbConnection();
+        Assert.Equal("0", db.Scalar($"SELECT count(*) FROM read_parquet({DuckdbConnection.Literal(path)})"));
+        Assert.Equal(SampleTable.Schema.Columns.Count, db.Query($"DESCRIBE SELECT * FROM read_parquet({DuckdbConnection.Literal(path)})").Count);
     }
 
     internal static void AssertCell(object? expected, string? actual, int row, int column)

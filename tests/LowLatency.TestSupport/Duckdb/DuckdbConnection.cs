@@ -8,7 +8,7 @@ namespace LowLatency.TestSupport.Duckdb;
 /// query and returns every cell as a string (<c>duckdb_value_varchar</c>, DuckDB's own text form), null for SQL NULL.
 /// Enough for tests that compare what DuckDB reads from a Parquet file with what was written.
 /// </summary>
-public sealed unsafe class Duckdb : IDisposable
+public sealed unsafe class DuckdbConnection : IDisposable
 {
     private const string Library = "duckdb";
 
@@ -18,13 +18,13 @@ public sealed unsafe class Duckdb : IDisposable
     private nint _database;
     private nint _connection;
 
-    static Duckdb()
+    static DuckdbConnection()
     {
-        NativeLibrary.SetDllImportResolver(typeof(Duckdb).Assembly, static (name, assembly, path) =>
+        NativeLibrary.SetDllImportResolver(typeof(DuckdbConnection).Assembly, static (name, assembly, path) =>
             name == Library && DuckdbAvailability.LibraryPath is { } library ? NativeLibrary.Load(library) : 0);
     }
 
-    public Duckdb()
+    public DuckdbConnection()
     {
         if (DuckdbAvailability.LibraryPath is null)
         {
