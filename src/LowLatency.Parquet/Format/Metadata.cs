@@ -165,46 +165,15 @@ public sealed class SchemaElement
     internal void Write(ThriftCompactWriter w)
     {
         w.StructBegin();
-        if (Type is { } type)
-        {
-            w.FieldI32(1, (int)type);
-        }
-
-        if (TypeLength is { } typeLength)
-        {
-            w.FieldI32(2, typeLength);
-        }
-
-        if (RepetitionType is { } repetition)
-        {
-            w.FieldI32(3, (int)repetition);
-        }
-
+        w.OptionalI32(1, (int?)Type);
+        w.OptionalI32(2, TypeLength);
+        w.OptionalI32(3, (int?)RepetitionType);
         w.FieldString(4, Name);
-        if (NumChildren is { } children)
-        {
-            w.FieldI32(5, children);
-        }
-
-        if (ConvertedType is { } converted)
-        {
-            w.FieldI32(6, (int)converted);
-        }
-
-        if (Scale is { } scale)
-        {
-            w.FieldI32(7, scale);
-        }
-
-        if (Precision is { } precision)
-        {
-            w.FieldI32(8, precision);
-        }
-
-        if (FieldId is { } fieldId)
-        {
-            w.FieldI32(9, fieldId);
-        }
+        w.OptionalI32(5, NumChildren);
+        w.OptionalI32(6, (int?)ConvertedType);
+        w.OptionalI32(7, Scale);
+        w.OptionalI32(8, Precision);
+        w.OptionalI32(9, FieldId);
 
         if (LogicalType is { } logical)
         {
@@ -279,46 +248,14 @@ public sealed class Statistics
     internal void Write(ThriftCompactWriter w)
     {
         w.StructBegin();
-        if (Max is not null)
-        {
-            w.FieldBinary(1, Max);
-        }
-
-        if (Min is not null)
-        {
-            w.FieldBinary(2, Min);
-        }
-
-        if (NullCount is { } nulls)
-        {
-            w.FieldI64(3, nulls);
-        }
-
-        if (DistinctCount is { } distinct)
-        {
-            w.FieldI64(4, distinct);
-        }
-
-        if (MaxValue is not null)
-        {
-            w.FieldBinary(5, MaxValue);
-        }
-
-        if (MinValue is not null)
-        {
-            w.FieldBinary(6, MinValue);
-        }
-
-        if (IsMaxValueExact is { } maxExact)
-        {
-            w.FieldBool(7, maxExact);
-        }
-
-        if (IsMinValueExact is { } minExact)
-        {
-            w.FieldBool(8, minExact);
-        }
-
+        w.OptionalBinary(1, Max);
+        w.OptionalBinary(2, Min);
+        w.OptionalI64(3, NullCount);
+        w.OptionalI64(4, DistinctCount);
+        w.OptionalBinary(5, MaxValue);
+        w.OptionalBinary(6, MinValue);
+        w.OptionalBool(7, IsMaxValueExact);
+        w.OptionalBool(8, IsMinValueExact);
         w.StructEnd();
     }
 
@@ -363,11 +300,7 @@ public sealed class KeyValue
     {
         w.StructBegin();
         w.FieldString(1, Key);
-        if (Value is not null)
-        {
-            w.FieldString(2, Value);
-        }
-
+        w.OptionalString(2, Value);
         w.StructEnd();
     }
 
@@ -466,15 +399,8 @@ public sealed class ColumnMetaData
         }
 
         w.FieldI64(9, DataPageOffset);
-        if (IndexPageOffset is { } index)
-        {
-            w.FieldI64(10, index);
-        }
-
-        if (DictionaryPageOffset is { } dictionary)
-        {
-            w.FieldI64(11, dictionary);
-        }
+        w.OptionalI64(10, IndexPageOffset);
+        w.OptionalI64(11, DictionaryPageOffset);
 
         if (Statistics is { } statistics)
         {
@@ -571,11 +497,7 @@ public sealed class ColumnChunk
     internal void Write(ThriftCompactWriter w)
     {
         w.StructBegin();
-        if (FilePath is not null)
-        {
-            w.FieldString(1, FilePath);
-        }
-
+        w.OptionalString(1, FilePath);
         w.FieldI64(2, FileOffset);
         if (MetaData is { } meta)
         {
@@ -637,21 +559,9 @@ public sealed class RowGroup
 
         w.FieldI64(2, TotalByteSize);
         w.FieldI64(3, NumRows);
-        if (FileOffset is { } offset)
-        {
-            w.FieldI64(5, offset);
-        }
-
-        if (TotalCompressedSize is { } compressed)
-        {
-            w.FieldI64(6, compressed);
-        }
-
-        if (Ordinal is { } ordinal)
-        {
-            w.FieldI16(7, ordinal);
-        }
-
+        w.OptionalI64(5, FileOffset);
+        w.OptionalI64(6, TotalCompressedSize);
+        w.OptionalI16(7, Ordinal);
         w.StructEnd();
     }
 
@@ -744,10 +654,7 @@ public sealed class FileMetaData
             KeyValue.WriteList(w, 5, kv);
         }
 
-        if (CreatedBy is not null)
-        {
-            w.FieldString(6, CreatedBy);
-        }
+        w.OptionalString(6, CreatedBy);
 
         if (TypeDefinedColumnOrders > 0)
         {
@@ -968,11 +875,7 @@ public sealed class DictionaryPageHeader
         w.StructBegin();
         w.FieldI32(1, NumValues);
         w.FieldI32(2, (int)Encoding);
-        if (IsSorted is { } sorted)
-        {
-            w.FieldBool(3, sorted);
-        }
-
+        w.OptionalBool(3, IsSorted);
         w.StructEnd();
     }
 
@@ -1026,10 +929,7 @@ public sealed class PageHeader
         w.FieldI32(1, (int)Type);
         w.FieldI32(2, UncompressedPageSize);
         w.FieldI32(3, CompressedPageSize);
-        if (Crc is { } crc)
-        {
-            w.FieldI32(4, crc);
-        }
+        w.OptionalI32(4, Crc);
 
         if (DataPageHeader is { } data)
         {

@@ -110,6 +110,56 @@ internal sealed class ThriftCompactWriter
         String(value);
     }
 
+    // Optional fields: written when set, left out when null (an absent optional field is how Thrift says "unset").
+
+    public void OptionalI16(short id, short? value)
+    {
+        if (value is { } v)
+        {
+            FieldI16(id, v);
+        }
+    }
+
+    public void OptionalI32(short id, int? value)
+    {
+        if (value is { } v)
+        {
+            FieldI32(id, v);
+        }
+    }
+
+    public void OptionalI64(short id, long? value)
+    {
+        if (value is { } v)
+        {
+            FieldI64(id, v);
+        }
+    }
+
+    public void OptionalBool(short id, bool? value)
+    {
+        if (value is { } v)
+        {
+            FieldBool(id, v);
+        }
+    }
+
+    public void OptionalBinary(short id, byte[]? value)
+    {
+        if (value is not null)
+        {
+            FieldBinary(id, value);
+        }
+    }
+
+    public void OptionalString(short id, string? value)
+    {
+        if (value is not null)
+        {
+            FieldString(id, value);
+        }
+    }
+
     /// <summary>A list field's header; then write <paramref name="count"/> elements of <paramref name="elementType"/>.</summary>
     public void FieldListBegin(short id, CompactType elementType, int count)
     {
