@@ -1,0 +1,118 @@
+namespace LowLatency.Parquet.Encodings;
+
+/// <summary>
+/// The writer's dictionary for byte-array columns: distinct values in one arena, found by an open-addressing hash
+/// table keyed on the bytes, so looking up a value that is already present allocates nothing (the common case for a
+/// symbol column: a handful of values repeated millions of times). Cleared and reused for every row group.
+/// </summary>
+internal sealed class ByteArrayDictionary
+{
+    private byte[] _arena = new byte[4096];
+    private int _arenaLength;
+    private int[] _offsets = new int[64];
+    private int[] _lengths = new int[64];
+    private int[] _hashes = new int[64];
+    private int _count;
+
+    // Slot i holds an entry index + 1, 0 for empty. Power-of-two size, at most half full.
+    private int[] _slots = new int[128];
+
+    /// <summary>Distinct values.</summary>
+    public int Count => _count;
+
+    /// <summary>Bytes of all distinct values (the PLAIN dictionary page is this plus 4 per value).</summary>
+    public int ByteCount => _arenaLength;
+
+    /// <summary>Value <paramref name="index"/>.</summary>
+    public ReadOnlySpan<byte> this[int index] => _arena.AsSpan(_offsets[index], _lengths[index]);
+
+    /// <summary>The index of <paramref name="value"/>, adding it if new.</summary>
+    public int GetOrAdd(ReadOnlySpan<byte> value)
+    {
+        var hash = Hash(value);
+        var mask = _slots.Length - 1;
+        var slot = hash & mask;
+        while (true)
+        {
+            var entry = _slots[slot] - 1;
+            if (entry < 0)
+            {
+                break;
+            }
+
+            if (_hashes[entry] == hash && this[entry].SequenceEqual(value))
+            {
+                return entry;
+            }
+
+            slot = (slot + 1) & mask;
+        }
+
+        return Add(value, hash, slot);
+    }
+
+    /// <summary>Forgets every value, keeping the memory.</summary>
+    public void Clear()
+    {
+        Array.Clear(_slots);
+        _count = 0;
+        _arenaLength = 0;
+    }
+
+    private int Add(ReadOnlySpan<byte> value, int hash, int slot)
+    {
+        if (_arenaLength + value.Length > _arena.Length)
+        {
+            Array.Resize(ref _arena, Math.Max(_arena.Length * 2, _arenaLength + value.Length));
+        }
+
+        if (_count == _offsets.Length)
+        {
+            Array.Resize(ref _offsets, _count * 2);
+            Array.Resize(ref _lengths, _count * 2);
+            Array.Resize(ref _hashes, _count * 2);
+        }
+
+        value.CopyTo(_arena.AsSpan(_arenaLength));
+        var index = _count++;
+        _offsets[index] = _arenaLength;
+        _lengths[index] = value.Length;
+        _hashes[index] = hash;
+        _arenaLength += value.Length;
+        _slots[slot] = index + 1;
+        if (_count * 2 > _slots.Length)
+        {
+            Rehash();
+        }
+
+        return index;
+    }
+
+    private void Rehash()
+    {
+        _slots = new int[_slots.Length * 2];
+        var mask = _slots.Length - 1;
+        for (var i = 0; i < _count; i++)
+        {
+            var slot = _hashes[i] & mask;
+            while (_slots[slot] != 0)
+            {
+                slot = (slot + 1) & mask;
+            }
+
+            _slots[slot] = i + 1;
+        }
+    }
+
+    /// <summary>FNV-1a: deterministic, and enough for short keys such as symbols.</summary>
+    private static int Hash(ReadOnlySpan<byte> value)
+    {
+        var hash = 2166136261u;
+        foreach (var b in value)
+        {
+            hash = (hash ^ b) * 16777619u;
+        }
+
+        return (int)(hash & 0x7FFFFFFF);
+    }
+}
