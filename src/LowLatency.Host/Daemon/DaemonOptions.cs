@@ -5,6 +5,7 @@ using LowLatency.Connectors.Binance;
 using LowLatency.Engine;
 using LowLatency.Host.Replay;
 using LowLatency.Kafka.Sink;
+using LowLatency.Cassandra.Sink;
 using LowLatency.Postgres;
 using LowLatency.Redis;
 using LowLatency.Redis.Sink;
@@ -74,7 +75,16 @@ public sealed record DaemonOptions
         ("POSTGRES_SSLMODE", "prefer", "disable, allow, prefer, require, verify-ca or verify-full."),
         ("POSTGRES_SCHEMA", "lowlatency", "Schema of the tables."),
         ("POSTGRES_RETENTION_DAYS", "90", "Candles, alerts and trades older than this are deleted (at start, then every 6 h)."),
-        ("SINK_OVERFLOW", "backpressure", "What the store sinks (Redis, PostgreSQL) do when a store is slow or down and their buffer is full: backpressure (the source pauses, nothing lost) or spill (to a local journal, replayed when the store is back)."),
+        ("ASSET_CASSANDRA_HOST", "(none)", "Cassandra analytics tier: set to enable it (the original consumer's assets table, and candles; schema created at start)."),
+        ("ASSET_CASSANDRA_PORT", "9042", "Cassandra native-protocol port."),
+        ("ASSET_CASSANDRA_USERNAME", "(none)", "Cassandra user (PasswordAuthenticator)."),
+        ("ASSET_CASSANDRA_PASSWORD", "(none)", "Cassandra password."),
+        ("ASSET_CASSANDRA_KEYSPACE", "assets", "Keyspace (created with SimpleStrategy if missing)."),
+        ("ASSET_CASSANDRA_TABLE", "assets", "Table of the asset rows (data.asset_prices records and other klines)."),
+        ("ASSET_CASSANDRA_CANDLES_TABLE", "candles", "Table of the closed candles, by (symbol, interval) and open time."),
+        ("ASSET_CASSANDRA_REPLICATION_FACTOR", "1", "Replication factor of a keyspace created at start."),
+        ("ASSET_CASSANDRA_COMPACTION", "SizeTieredCompactionStrategy", "Compaction of the tables: SizeTiered, Leveled, DateTiered or TimeWindow (…CompactionStrategy; TimeWindow needs Cassandra 3.8+)."),
+        ("SINK_OVERFLOW", "backpressure", "What the store sinks (Redis, PostgreSQL, Cassandra) do when a store is slow or down and their buffer is full: backpressure (the source pauses, nothing lost) or spill (to a local journal, replayed when the store is back)."),
         ("SINK_JOURNAL_DIR", "journal", "Where the store sinks keep their spill journals and failed batches."),
         ("SINK_BATCH_SIZE", "1000", "Events per batch written to a store at most."),
         ("SINK_BATCH_TIMEOUT_MS", "100", "Longest an event waits in a store sink's batch while output keeps coming."),
@@ -148,6 +158,9 @@ public sealed record DaemonOptions
 
     /// <summary>The PostgreSQL warm tier, or null when <c>POSTGRES_HOST</c> is unset.</summary>
     public PostgresOptions? Postgres { get; init; }
+
+    /// <summary>The Cassandra analytics tier, or null when <c>ASSET_CASSANDRA_HOST</c> is unset.</summary>
+    public CassandraSinkOptions? Cassandra { get; init; }
 
     /// <summary>The store sinks' batching, in-flight, retry and overflow settings (each sink takes its own name).</summary>
     public BatchingSinkOptions Sinks { get; init; } = new() { Name = "sink" };
@@ -310,6 +323,7 @@ public sealed record DaemonOptions
                 TickerMaxFutureMs = Int("TICKER_MAX_FUTURE_MS", 5_000, 0),
             },
             Postgres = Optional("POSTGRES_HOST", null) is null ? null : PostgresOptions.FromVariables(variables),
+            Cassandra = Optional("ASSET_CASSANDRA_HOST", null) is null ? null : CassandraSinkOptions.FromVariables(variables),
             Sinks = new BatchingSinkOptions
             {
                 Name = "sink",

@@ -1,4 +1,5 @@
 using LowLatency.Aggregation;
+using LowLatency.Cassandra.Sink;
 using LowLatency.Market;
 using LowLatency.Postgres;
 using LowLatency.Redis.Sink;
@@ -9,7 +10,8 @@ using Microsoft.Extensions.Logging;
 namespace LowLatency.Host.Daemon;
 
 /// <summary>
-/// The store sinks the configuration enables (Redis with <c>REDIS_HOST</c>, PostgreSQL with <c>POSTGRES_HOST</c>), each a <see cref="BatchingSink{TWriter}"/>
+/// The store sinks the configuration enables (Redis with <c>REDIS_HOST</c>, PostgreSQL with <c>POSTGRES_HOST</c>,
+/// Cassandra with <c>ASSET_CASSANDRA_HOST</c>), each a <see cref="BatchingSink{TWriter}"/>
 /// on its own output-ring thread with the <c>SINK_*</c> settings: created, connected (bad credentials fail the start),
 /// recovered from their spill journals, attached to the output ring, drained at shutdown.
 /// </summary>
@@ -58,6 +60,13 @@ internal sealed class StoreSinks : IDisposable
                 stores._retention = new Timer(_ => RunRetention(writer, log), null, TimeSpan.Zero, TimeSpan.FromHours(6));
             }
 
+            if (options.Cassandra is { } cassandra)
+            {
+                var writer = CassandraSinkWriter.OpenAsync(cassandra).GetAwaiter().GetResult(); // creates the schema; proves the credentials
+                stores._asyncWriters.Add(writer);
+                stores.Add(new BatchingSink<CassandraSinkWriter>(options.Sinks with { Name = "cassandra" }, writer, symbols, commitMarks, loggers.CreateLogger("LowLatency.Sinks.Cassandra")));
+            }
+
             foreach (var sink in stores._sinks)
             {
                 sink.RecoverAsync().GetAwaiter().GetResult();
@@ -73,7 +82,8 @@ internal sealed class StoreSinks : IDisposable
     }
 
     /// <summary>How many store sinks <paramref name="options"/> enable (the commit watermark counts them before they exist).</summary>
-    public static int CountEnabled(DaemonOptions options) => (options.Redis is null ? 0 : 1) + (options.Postgres is null ? 0 : 1);
+    public static int CountEnabled(DaemonOptions options) =>
+        (options.Redis is null ? 0 : 1) + (options.Postgres is null ? 0 : 1) + (options.Cassandra is null ? 0 : 1);
 
     /// <summary>Adds each sink to <c>/health</c>: healthy while its thread runs and no batch is being retried.</summary>
     public void AddHealth(Dictionary<string, ComponentHealth> components)
