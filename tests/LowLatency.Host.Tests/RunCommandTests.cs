@@ -210,7 +210,9 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
             return metrics.Contains($"lowlatency_kafka_source_messages_total{{topic=\"{input}\"}} {replayed}\n", StringComparison.Ordinal);
         }, httpStarted: a => address = a);
         Assert.Contains("drained: True", second, StringComparison.Ordinal);
-        Assert.Equal(written.Count, _topics.CountMessages(candlesTopic));
+        var rewritten = _topics.CountMessages(candlesTopic) - written.Count;
+        Assert.True(rewritten == 0, $"the restart wrote {rewritten} candles again ({replayed} messages read again after the commit)\n" +
+            $"first daemon:\n{first}\nsecond daemon:\n{second}"); // once seen in CI under load (59 candles): the logs say which commit or clock was missing
     }
 
     [KafkaFact]
