@@ -74,7 +74,7 @@ public sealed class OutputRecords(SymbolTable symbols)
         key.Advance(written);
     }
 
-    private static ReadOnlySpan<byte> AlertTypeName(AlertKind kind) => kind switch
+    public static ReadOnlySpan<byte> AlertTypeName(AlertKind kind) => kind switch
     {
         AlertKind.WhaleTrade => "whale_trade"u8,
         AlertKind.VolumeSpike => "volume_spike"u8,

@@ -1,0 +1,280 @@
+using System.Buffers;
+using System.Globalization;
+using LowLatency.Aggregation;
+using LowLatency.Market;
+using LowLatency.Parquet.Format;
+using LowLatency.Parquet.Writing;
+using LowLatency.Sinks;
+using LowLatency.Sinks.Batching;
+
+namespace LowLatency.Parquet.Sink;
+
+/// <summary>Options of the Parquet cold tier.</summary>
+public sealed record ParquetSinkOptions
+{
+    /// <summary>Where the datasets go: <c>candles/</c> and <c>alerts/</c>, each partitioned <c>symbol=…/date=…/</c>. Required.</summary>
+    public required string Directory { get; init; }
+
+    /// <summary>The files' codec. Default SNAPPY.</summary>
+    public CompressionCodec Codec { get; init; } = CompressionCodec.Snappy;
+
+    /// <summary>The open files are closed together once they hold this many rows. Default 1,000,000.</summary>
+    public long RollRows { get; init; } = 1_000_000;
+
+    /// <summary>… or once the oldest has been open this long. Default 5 minutes.</summary>
+    public TimeSpan RollInterval { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>
+/// The Parquet cold tier (issue 7): closed candles and alerts in files partitioned by symbol and UTC date
+/// (<c>candles/symbol=BTCUSDT/date=2024-08-08/part-….parquet</c>, the original stream processor's layout), written by our
+/// <see cref="ParquetFileWriter"/> under a temporary name and renamed when complete, so a reader never sees half a file.
+/// </summary>
+/// <remarks>
+/// A batch is accepted into the open files and becomes durable only when they close (<see cref="IDeferredBatchWriter"/>):
+/// the sink holds the commit marks until then, so Kafka offsets are committed only for rows in closed files. All open
+/// files close together, when they hold <see cref="ParquetSinkOptions.RollRows"/> rows, when the oldest is
+/// <see cref="ParquetSinkOptions.RollInterval"/> old (a timer), and when the sink drains at shutdown.
+/// Not yet done: after a crash between a file's close and the commit that covers it, the restart writes those rows again
+/// into new files (duplicates by key, the same values); a high-water mark per symbol and interval kept with the files
+/// will drop them.
+/// </remarks>
+public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
+{
+    private static readonly ParquetSchema s_candles = new(
+        ParquetColumn.String("symbol", dictionary: true),
+        ParquetColumn.String("interval", dictionary: true),
+        ParquetColumn.TimestampMillis("open_time"),
+        ParquetColumn.TimestampMillis("close_time"),
+        ParquetColumn.Decimal("open", 18, FixedPoint.Decimals),
+        ParquetColumn.Decimal("high", 18, FixedPoint.Decimals),
+        ParquetColumn.Decimal("low", 18, FixedPoint.Decimals),
+        ParquetColumn.Decimal("close", 18, FixedPoint.Decimals),
+        ParquetColumn.Decimal("volume", 18, FixedPoint.Decimals),
+        ParquetColumn.Decimal("quote_volume", 18, FixedPoint.Decimals),
+        ParquetColumn.Decimal("vwap", 18, FixedPoint.Decimals),
+        ParquetColumn.Int64("trades"),
+        ParquetColumn.Int64("first_trade_id"),
+        ParquetColumn.Int64("last_trade_id"),
+        ParquetColumn.Boolean("has_gap"),
+        ParquetColumn.Double("price_change_pct", optional: true),
+        ParquetColumn.Double("buy_sell_ratio", optional: true),
+        ParquetColumn.Double("volatility", optional: true));
+
+    private static readonly ParquetSchema s_alerts = new(
+        ParquetColumn.String("id"),
+        ParquetColumn.String("symbol", dictionary: true),
+        ParquetColumn.String("type", dictionary: true),
+        ParquetColumn.TimestampMillis("time"),
+        ParquetColumn.Int64("trade_id"),
+        ParquetColumn.Decimal("price", 18, FixedPoint.Decimals),
+        ParquetColumn.Decimal("value", 18, FixedPoint.Decimals),
+        ParquetColumn.Decimal("threshold", 18, FixedPoint.Decimals));
+
+    private readonly ParquetSinkOptions _options;
+    private readonly ParquetWriterOptions _fileOptions;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(OutputKind Kind, int Symbol, long Day), ParquetFileWriter> _open = [];
+    private readonly ArrayBufferWriter<byte> _key = new(128);
+    private readonly Timer _roller;
+    private readonly string _run = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
+    private OutputRecords? _records;
+    private long _accepted;
+    private long _durableThrough;
+    private long _openRows;
+    private long _openedAt;
+    private int _rolls;
+    private bool _disposed;
+
+    public ParquetSinkWriter(ParquetSinkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.RollRows, 1);
+        _options = options;
+        _fileOptions = new ParquetWriterOptions { Codec = options.Codec };
+        System.IO.Directory.CreateDirectory(options.Directory);
+        _roller = new Timer(_ => RollIfOld(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    /// <inheritdoc />
+    public long DurableThrough => Volatile.Read(ref _durableThrough);
+
+    /// <summary>Files completed so far.</summary>
+    public int FilesWritten { get; private set; }
+
+    /// <inheritdoc />
+    public ValueTask WriteAsync(OutputBatch batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _records ??= new OutputRecords(batch.Symbols);
+            foreach (ref readonly var e in batch.Events)
+            {
+                switch (e.Kind)
+                {
+                    case OutputKind.Candle:
+                        WriteCandle(batch.Symbols, in e.Candle, in e.Metrics);
+                        break;
+                    case OutputKind.Alert:
+                        WriteAlert(batch.Symbols, in e);
+                        break;
+                }
+            }
+
+            _accepted = batch.Sequence;
+            if (_open.Count == 0)
+            {
+                Volatile.Write(ref _durableThrough, _accepted); // nothing of it waits in an open file
+            }
+            else if (_openRows >= _options.RollRows)
+            {
+                Roll();
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public bool IsTransient(Exception failure) => failure is IOException;
+
+    /// <inheritdoc />
+    public ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            Roll();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Closes the open files (shutdown drains the sink first, which closes them) and stops the timer.</summary>
+    public void Dispose()
+    {
+        _roller.Dispose();
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            foreach (var file in _open.Values)
+            {
+                file.Dispose(); // not completed: the temporary files go, nothing half-written appears
+            }
+
+            _open.Clear();
+        }
+    }
+
+    private void RollIfOld()
+    {
+        lock (_lock)
+        {
+            if (!_disposed && _open.Count > 0 && Environment.TickCount64 - _openedAt >= (long)_options.RollInterval.TotalMilliseconds)
+            {
+                Roll();
+            }
+        }
+    }
+
+    /// <summary>Completes every open file (flushed, renamed); then everything accepted is durable.</summary>
+    private void Roll()
+    {
+        foreach (var file in _open.Values)
+        {
+            file.Complete();
+            file.Dispose();
+            FilesWritten++;
+        }
+
+        _open.Clear();
+        _openRows = 0;
+        _rolls++;
+        Volatile.Write(ref _durableThrough, _accepted);
+    }
+
+    private ParquetFileWriter File(OutputKind kind, int symbolId, SymbolTable symbols, long timeNs)
+    {
+        var day = timeNs / 86_400_000_000_000;
+        if (_open.TryGetValue((kind, symbolId, day), out var file))
+        {
+            return file;
+        }
+
+        if (_open.Count == 0)
+        {
+            _openedAt = Environment.TickCount64;
+        }
+
+        var date = DateTime.UnixEpoch.AddDays(day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var directory = Path.Combine(_options.Directory, kind == OutputKind.Candle ? "candles" : "alerts", "symbol=" + symbols.GetName(symbolId), "date=" + date);
+        System.IO.Directory.CreateDirectory(directory);
+        file = ParquetFileWriter.Create(
+            Path.Combine(directory, $"part-{_run}-{_rolls:D5}.parquet"),
+            kind == OutputKind.Candle ? s_candles : s_alerts,
+            _fileOptions);
+        _open.Add((kind, symbolId, day), file);
+        return file;
+    }
+
+    private void WriteCandle(SymbolTable symbols, in Candle c, in CandleMetrics m)
+    {
+        var f = File(OutputKind.Candle, c.SymbolId, symbols, c.OpenTimeNs);
+        f.WriteBytes(0, symbols.GetUtf8(c.SymbolId));
+        f.WriteBytes(1, OutputRecords.IntervalName(c.IntervalNs));
+        f.WriteInt64(2, c.OpenTimeNs / 1_000_000);
+        f.WriteInt64(3, (c.CloseTimeNs / 1_000_000) - 1);
+        f.WriteInt64(4, c.Open.Mantissa);
+        f.WriteInt64(5, c.High.Mantissa);
+        f.WriteInt64(6, c.Low.Mantissa);
+        f.WriteInt64(7, c.Close.Mantissa);
+        f.WriteInt64(8, c.Volume.Mantissa);
+        f.WriteInt64(9, c.QuoteVolume.Mantissa);
+        f.WriteInt64(10, c.Vwap.Mantissa);
+        f.WriteInt64(11, c.TradeCount);
+        f.WriteInt64(12, c.FirstTradeId);
+        f.WriteInt64(13, c.LastTradeId);
+        f.WriteBoolean(14, c.HasGap);
+        Double(f, 15, m.PriceChangePercent);
+        Double(f, 16, m.BuySellRatio);
+        Double(f, 17, m.RollingVolatility);
+        f.EndRow();
+        _openRows++;
+    }
+
+    private void WriteAlert(SymbolTable symbols, in OutputEvent e)
+    {
+        ref readonly var a = ref e.Alert;
+        var f = File(OutputKind.Alert, a.SymbolId, symbols, a.TimeNs);
+        _key.ResetWrittenCount();
+        _records!.WriteKey(_key, e);
+        f.WriteBytes(0, _key.WrittenSpan);
+        f.WriteBytes(1, symbols.GetUtf8(a.SymbolId));
+        f.WriteBytes(2, OutputRecords.AlertTypeName(a.Kind));
+        f.WriteInt64(3, a.TimeNs / 1_000_000);
+        f.WriteInt64(4, a.TradeId);
+        f.WriteInt64(5, a.Price.Mantissa);
+        f.WriteInt64(6, a.Value);
+        f.WriteInt64(7, a.Threshold);
+        f.EndRow();
+        _openRows++;
+    }
+
+    private static void Double(ParquetFileWriter f, int column, double value)
+    {
+        if (double.IsNaN(value))
+        {
+            f.WriteNull(column);
+        }
+        else
+        {
+            f.WriteDouble(column, value);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using LowLatency.Aggregation;
+using LowLatency.Market;
+using LowLatency.Parquet.Sink;
+using LowLatency.Sinks.Batching;
+using LowLatency.TestSupport;
+using LowLatency.TestSupport.Duckdb;
+
+namespace LowLatency.Parquet.Tests;
+
+/// <summary>
+/// The cold-tier sink behind the sink framework: nothing is visible and no commit mark is acknowledged until the files
+/// close; then the files sit under <c>candles/symbol=…/date=…/</c> and DuckDB reads the same values back.
+/// </summary>
+public sealed class ParquetSinkTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("lowlatency-parquet-sink-").FullName;
+    private readonly SymbolTable _symbols = new(64);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [DuckdbFact]
+    public void Drain_CandlesOfTwoSymbolsAndTwoDays_FilesAppearOnlyWhenClosedAndDuckdbReadsEveryValue()
+    {
+        var marks = new Acknowledged();
+        var cold = Path.Combine(_dir, "cold");
+        using var writer = new ParquetSinkWriter(new ParquetSinkOptions { Directory = cold, RollInterval = TimeSpan.FromHours(1) });
+        using var sink = new BatchingSink<ParquetSinkWriter>(
+            new BatchingSinkOptions { Name = "parquet", MaxInFlightBatches = 1, BatchSize = 100, JournalDirectory = Path.Combine(_dir, "journal") },
+            writer,
+            _symbols,
+            marks);
+
+        const long day = 86_400_000;
+        var opens = new List<(string Symbol, long OpenMs)>();
+        foreach (var symbol in (string[])["BTCUSDT", "ETHUSDT"])
+        {
+            for (var minute = 0; minute < 90; minute++)
+            {
+                opens.Add((symbol, (20_000 * day) - (45 * 60_000) + (minute * 60_000L))); // across midnight: two dates
+            }
+        }
+
+        foreach (var (symbol, openMs) in opens)
+        {
+            sink.OnEvent(Candle(symbol, openMs), endOfBatch: false);
+        }
+
+        sink.OnEvent(new OutputEvent { Kind = OutputKind.Mark, MarkId = 1 }, endOfBatch: true);
+        Poll.Until(() => sink.Counters.EventsWritten == opens.Count, "the batches accepted into the open files");
+        Assert.Equal(0, writer.DurableThrough);
+        Assert.Empty(marks.Ids); // accepted into open files: not committable yet
+        Assert.Empty(Directory.GetFiles(cold, "*.parquet", SearchOption.AllDirectories)); // and nothing visible
+
+        Assert.True(sink.Drain(TimeSpan.FromSeconds(30)));
+        Assert.Equal([1L], marks.Ids);
+        var files = Directory.GetFiles(cold, "*.parquet", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(cold, Path.GetDirectoryName(f)!)).Order().ToList();
+        Assert.Equal(
+            ["candles/symbol=BTCUSDT/date=2024-10-03", "candles/symbol=BTCUSDT/date=2024-10-04", "candles/symbol=ETHUSDT/date=2024-10-03", "candles/symbol=ETHUSDT/date=2024-10-04"],
+            files.Select(f => f.Replace('\\', '/')));
+        Assert.Empty(Directory.GetFiles(cold, "*.tmp", SearchOption.AllDirectories));
+
+        using var db = new DuckdbConnection();
+        var rows = db.Query(
+            $"SELECT symbol, epoch_ms(open_time), CAST(open AS VARCHAR), CAST(close AS VARCHAR), trades, has_gap, buy_sell_ratio, date " +
+            $"FROM read_parquet({DuckdbConnection.Literal(cold + "/candles/*/*/*.parquet")}, hive_partitioning = true) ORDER BY symbol, open_time");
+        Assert.Equal(opens.Count, rows.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var (symbol, openMs) = opens.OrderBy(o => o.Symbol, StringComparer.Ordinal).ThenBy(o => o.OpenMs).ElementAt(i);
+            Assert.Equal(symbol, rows[i][0]);
+            Assert.Equal(openMs.ToString(System.Globalization.CultureInfo.InvariantCulture), rows[i][1]);
+            Assert.Equal("2601.12345678", rows[i][2]);
+            Assert.Equal("-0.00000001", rows[i][3]);
+            Assert.Equal("7", rows[i][4]);
+            Assert.Null(rows[i][6]); // NaN metrics are absent
+            Assert.Equal(DateTime.UnixEpoch.AddMilliseconds(openMs).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), rows[i][7]?[..10]);
+        }
+    }
+
+    private OutputEvent Candle(string symbol, long openMs)
+    {
+        var id = _symbols.GetOrAdd(symbol);
+        return new OutputEvent
+        {
+            Kind = OutputKind.Candle,
+            SymbolId = id,
+            Candle = new Candle
+            {
+                SymbolId = id,
+                IntervalNs = 60_000_000_000,
+                OpenTimeNs = openMs * 1_000_000,
+                Open = Price.Parse("2601.12345678"),
+                High = Price.Parse("2610"),
+                Low = Price.Parse("2600"),
+                Close = new Price(-1),
+                Volume = Quantity.Parse("3"),
+                TradeCount = 7,
+                FirstTradeId = 10,
+                LastTradeId = 16,
+            },
+            Metrics = new CandleMetrics(PriceChangePercent: 0.5, BuySellRatio: double.NaN, LogReturn: double.NaN, RollingVolatility: double.NaN, RollingCount: 0),
+        };
+    }
+
+    private sealed class Acknowledged : ICommitMarks
+    {
+        private readonly ConcurrentQueue<long> _ids = new();
+
+        public List<long> Ids => [.. _ids];
+
+        public void OnShardMark(long markId, int shardIndex, ReadOnlySpan<long> oldestOpenOffsets, ReadOnlySpan<long> partitionClocks)
+        {
+        }
+
+        public void OnDurable(long markId) => _ids.Enqueue(markId);
+    }
+}
