@@ -55,6 +55,10 @@ public sealed class StoreSinksTests(RedisServerFixture redis, PostgresServerFixt
             ["POSTGRES_HOST"] = "pg.local",
             ["POSTGRES_DB"] = "market",
             ["POSTGRES_RETENTION_DAYS"] = "30",
+            ["PARQUET_DIR"] = "/var/lib/lowlatency/cold",
+            ["PARQUET_CODEC"] = "gzip",
+            ["PARQUET_ROLL_ROWS"] = "5000",
+            ["PARQUET_ROLL_SECONDS"] = "60",
             ["SINK_OVERFLOW"] = "spill",
             ["SINK_JOURNAL_DIR"] = "/var/lib/lowlatency",
             ["SINK_BATCH_SIZE"] = "500",
@@ -63,6 +67,9 @@ public sealed class StoreSinksTests(RedisServerFixture redis, PostgresServerFixt
         });
         Assert.Equal(("redis.local", 6380, "p", "u", 3), (all.Redis!.Redis.Host, all.Redis.Redis.Port, all.Redis.Redis.Password, all.Redis.Redis.Username, all.Redis.Redis.Database));
         Assert.Equal((true, "/etc/lowlatency/redis-ca.pem"), (all.Redis.Redis.Tls, all.Redis.Redis.TlsCaFile));
+        Assert.Equal(("/var/lib/lowlatency/cold", LowLatency.Parquet.Format.CompressionCodec.Gzip, 5_000L, 60.0),
+            (all.Parquet!.Directory, all.Parquet.Codec, all.Parquet.RollRows, all.Parquet.RollInterval.TotalSeconds));
+        Assert.Null(none.Parquet);
         Assert.False(none.Redis?.Redis.Tls ?? false);
         Assert.Equal((30, 2_000L, 100L), (all.Redis.TickerTtlSeconds, all.Redis.TickerWatermarkDelayMs, all.Redis.TickerMaxFutureMs));
         Assert.Equal(("pg.local", "market", 30), (all.Postgres!.Host, all.Postgres.Database, all.Postgres.RetentionDays));
@@ -70,11 +77,11 @@ public sealed class StoreSinksTests(RedisServerFixture redis, PostgresServerFixt
 
         foreach (var (name, value) in new[]
         {
-            ("REDIS_PORT", "70000"), ("REDIS_DB", "-1"), ("REDIS_TLS", "yes please"), ("TICKER_TTL_SECONDS", "0"), ("POSTGRES_PORT", "x"),
+            ("REDIS_PORT", "70000"), ("REDIS_DB", "-1"), ("REDIS_TLS", "yes please"), ("PARQUET_CODEC", "lz4"), ("PARQUET_ROLL_ROWS", "0"), ("TICKER_TTL_SECONDS", "0"), ("POSTGRES_PORT", "x"),
             ("SINK_OVERFLOW", "drop"), ("SINK_BATCH_SIZE", "0"), ("SINK_MAX_IN_FLIGHT", "none"),
         })
         {
-            var variables = new System.Collections.Hashtable { ["REDIS_HOST"] = "r", ["POSTGRES_HOST"] = "p", [name] = value };
+            var variables = new System.Collections.Hashtable { ["REDIS_HOST"] = "r", ["POSTGRES_HOST"] = "p", ["PARQUET_DIR"] = "cold", [name] = value };
             Assert.Contains(name, Assert.Throws<FormatException>(() => DaemonOptions.FromVariables(variables)).Message);
         }
     }

@@ -6,6 +6,7 @@ using LowLatency.Engine;
 using LowLatency.Host.Replay;
 using LowLatency.Kafka.Sink;
 using LowLatency.Cassandra.Sink;
+using LowLatency.Parquet.Sink;
 using LowLatency.Postgres;
 using LowLatency.Redis;
 using LowLatency.Redis.Sink;
@@ -84,6 +85,10 @@ public sealed record DaemonOptions
         ("ASSET_CASSANDRA_CANDLES_TABLE", "candles", "Table of the closed candles, by (symbol, interval) and open time."),
         ("ASSET_CASSANDRA_REPLICATION_FACTOR", "1", "Replication factor of a keyspace created at start."),
         ("ASSET_CASSANDRA_COMPACTION", "SizeTieredCompactionStrategy", "Compaction of the tables: SizeTiered, Leveled, DateTiered or TimeWindow (…CompactionStrategy; TimeWindow needs Cassandra 3.8+)."),
+        ("PARQUET_DIR", "(none)", "Parquet cold tier: set to a directory to enable it (candles/ and alerts/, partitioned symbol=…/date=…/)."),
+        ("PARQUET_CODEC", "snappy", "Codec of the Parquet files: snappy, gzip or none."),
+        ("PARQUET_ROLL_ROWS", "1000000", "The open Parquet files are closed (and their rows committed) once they hold this many rows…"),
+        ("PARQUET_ROLL_SECONDS", "300", "…or once the oldest has been open this long."),
         ("SINK_OVERFLOW", "backpressure", "What the store sinks (Redis, PostgreSQL, Cassandra) do when a store is slow or down and their buffer is full: backpressure (the source pauses, nothing lost) or spill (to a local journal, replayed when the store is back)."),
         ("SINK_JOURNAL_DIR", "journal", "Where the store sinks keep their spill journals and failed batches."),
         ("SINK_BATCH_SIZE", "1000", "Events per batch written to a store at most."),
@@ -161,6 +166,9 @@ public sealed record DaemonOptions
 
     /// <summary>The Cassandra analytics tier, or null when <c>ASSET_CASSANDRA_HOST</c> is unset.</summary>
     public CassandraSinkOptions? Cassandra { get; init; }
+
+    /// <summary>The Parquet cold tier, or null when <c>PARQUET_DIR</c> is unset.</summary>
+    public ParquetSinkOptions? Parquet { get; init; }
 
     /// <summary>The store sinks' batching, in-flight, retry and overflow settings (each sink takes its own name).</summary>
     public BatchingSinkOptions Sinks { get; init; } = new() { Name = "sink" };
@@ -324,6 +332,19 @@ public sealed record DaemonOptions
             },
             Postgres = Optional("POSTGRES_HOST", null) is null ? null : PostgresOptions.FromVariables(variables),
             Cassandra = Optional("ASSET_CASSANDRA_HOST", null) is null ? null : CassandraSinkOptions.FromVariables(variables),
+            Parquet = Optional("PARQUET_DIR", null) is not { } parquetDir ? null : new ParquetSinkOptions
+            {
+                Directory = parquetDir,
+                Codec = Text("PARQUET_CODEC", "snappy") switch
+                {
+                    "snappy" => LowLatency.Parquet.Format.CompressionCodec.Snappy,
+                    "gzip" => LowLatency.Parquet.Format.CompressionCodec.Gzip,
+                    "none" => LowLatency.Parquet.Format.CompressionCodec.Uncompressed,
+                    var other => throw new FormatException($"PARQUET_CODEC: '{other}' is not snappy, gzip or none."),
+                },
+                RollRows = Int("PARQUET_ROLL_ROWS", 1_000_000, 1),
+                RollInterval = TimeSpan.FromSeconds(Int("PARQUET_ROLL_SECONDS", 300, 1)),
+            },
             Sinks = new BatchingSinkOptions
             {
                 Name = "sink",

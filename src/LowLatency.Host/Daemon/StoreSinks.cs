@@ -1,5 +1,6 @@
 using LowLatency.Aggregation;
 using LowLatency.Cassandra.Sink;
+using LowLatency.Parquet.Sink;
 using LowLatency.Market;
 using LowLatency.Postgres;
 using LowLatency.Redis.Sink;
@@ -67,6 +68,13 @@ internal sealed class StoreSinks : IDisposable
                 stores.Add(new BatchingSink<CassandraSinkWriter>(options.Sinks with { Name = "cassandra" }, writer, symbols, commitMarks, loggers.CreateLogger("LowLatency.Sinks.Cassandra")));
             }
 
+            if (options.Parquet is { } parquet)
+            {
+                var writer = new ParquetSinkWriter(parquet);
+                stores._writers.Add(writer);
+                stores.Add(new BatchingSink<ParquetSinkWriter>(options.Sinks with { Name = "parquet", MaxInFlightBatches = 1 }, writer, symbols, commitMarks, loggers.CreateLogger("LowLatency.Sinks.Parquet")));
+            }
+
             foreach (var sink in stores._sinks)
             {
                 sink.RecoverAsync().GetAwaiter().GetResult();
@@ -83,7 +91,7 @@ internal sealed class StoreSinks : IDisposable
 
     /// <summary>How many store sinks <paramref name="options"/> enable (the commit watermark counts them before they exist).</summary>
     public static int CountEnabled(DaemonOptions options) =>
-        (options.Redis is null ? 0 : 1) + (options.Postgres is null ? 0 : 1) + (options.Cassandra is null ? 0 : 1);
+        (options.Redis is null ? 0 : 1) + (options.Postgres is null ? 0 : 1) + (options.Cassandra is null ? 0 : 1) + (options.Parquet is null ? 0 : 1);
 
     /// <summary>Adds each sink to <c>/health</c>: healthy while its thread runs and no batch is being retried.</summary>
     public void AddHealth(Dictionary<string, ComponentHealth> components)
