@@ -78,6 +78,32 @@ public sealed class ParquetSinkTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("BTCUSDT", "BTCUSDT")]
+    [InlineData("../../etc", "..%2F..%2Fetc")]
+    [InlineData("..", "%2E%2E")]
+    [InlineData("币安", "%E5%B8%81%E5%AE%89")]
+    [InlineData("A B/C\\D", "A%20B%2FC%5CD")]
+    public void PartitionValue_SymbolFromTheInput_NeverLeavesItsDirectory(string symbol, string expected) =>
+        Assert.Equal(expected, ParquetSinkWriter.PartitionValue(symbol)); // symbols come from the exchange or Kafka: untrusted
+
+    [Fact]
+    public async Task WriteAsync_DirectoryRemovedUnderTheOpenFiles_FailsClearlyAndAcknowledgesNothingMore()
+    {
+        var cold = Path.Combine(_dir, "gone");
+        using var writer = new ParquetSinkWriter(new ParquetSinkOptions { Directory = cold, RollRows = 2, RollInterval = TimeSpan.FromHours(1) });
+        var batch = new OutputBatch(4, _symbols);
+        batch.Add(Candle("BTCUSDT", 60_000));
+        await writer.WriteAsync(batch, CancellationToken.None); // one row: still open
+        Directory.Delete(cold, recursive: true);
+        batch.Add(Candle("BTCUSDT", 120_000)); // the second row reaches the roll
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => writer.WriteAsync(batch, CancellationToken.None).AsTask());
+        Assert.Contains("could not be closed", failure.Message, StringComparison.Ordinal);
+        Assert.False(writer.IsTransient(failure)); // not retried into the same broken state
+        Assert.Equal(0, writer.DurableThrough);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => writer.WriteAsync(batch, CancellationToken.None).AsTask());
+    }
+
     private OutputEvent Candle(string symbol, long openMs)
     {
         var id = _symbols.GetOrAdd(symbol);

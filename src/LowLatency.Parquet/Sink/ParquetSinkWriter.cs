@@ -85,6 +85,7 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
     private long _openedAt;
     private int _rolls;
     private bool _disposed;
+    private Exception? _failure; // a close that failed: the rows it held are lost here, so nothing after them is acknowledged
 
     public ParquetSinkWriter(ParquetSinkOptions options)
     {
@@ -109,6 +110,7 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            ThrowIfFailed();
             _records ??= new OutputRecords(batch.Symbols);
             foreach (ref readonly var e in batch.Events)
             {
@@ -176,27 +178,80 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
     {
         lock (_lock)
         {
-            if (!_disposed && _open.Count > 0 && Environment.TickCount64 - _openedAt >= (long)_options.RollInterval.TotalMilliseconds)
+            if (!_disposed && _failure is null && _open.Count > 0 && Environment.TickCount64 - _openedAt >= (long)_options.RollInterval.TotalMilliseconds)
             {
-                Roll();
+                try
+                {
+                    Roll();
+                }
+                catch (Exception)
+                {
+                    // Recorded in _failure; the next write reports it (a timer callback must not throw).
+                }
             }
         }
     }
 
-    /// <summary>Completes every open file (flushed, renamed); then everything accepted is durable.</summary>
+    /// <summary>
+    /// Completes every open file (flushed, renamed); then everything accepted is durable. If one cannot be completed (disk
+    /// full, directory gone), its rows are lost here: the writer stops for good, <see cref="DurableThrough"/> stays where
+    /// it was, so no commit covers those rows and a restart reads them again from Kafka.
+    /// </summary>
     private void Roll()
     {
-        foreach (var file in _open.Values)
+        ThrowIfFailed();
+        try
         {
-            file.Complete();
-            file.Dispose();
-            FilesWritten++;
+            foreach (var file in _open.Values)
+            {
+                file.Complete();
+                file.Dispose();
+                FilesWritten++;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _failure = e;
+            foreach (var file in _open.Values)
+            {
+                file.Dispose(); // the ones not completed leave no file behind
+            }
+
+            _open.Clear();
+            throw new InvalidOperationException($"Parquet files under {_options.Directory} could not be closed; their rows stay uncommitted and a restart reads them again: {e.Message}", e);
         }
 
         _open.Clear();
         _openRows = 0;
         _rolls++;
         Volatile.Write(ref _durableThrough, _accepted);
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_failure is { } failure)
+        {
+            throw new InvalidOperationException($"Parquet files under {_options.Directory} could not be closed earlier ({failure.Message}); restart the daemon to read the uncommitted input again.", failure);
+        }
+    }
+
+    /// <summary>A Hive partition value: letters, digits, '-', '_' and '.' as they are (not "." or ".."), anything else as %XX of its UTF-8.</summary>
+    public static string PartitionValue(string value)
+    {
+        var text = new System.Text.StringBuilder(value.Length);
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(value))
+        {
+            if (char.IsAsciiLetterOrDigit((char)b) || b is (byte)'-' or (byte)'_' || (b == (byte)'.' && value is not ("." or "..")))
+            {
+                text.Append((char)b);
+            }
+            else
+            {
+                text.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+            }
+        }
+
+        return text.Length == 0 ? "%00" : text.ToString();
     }
 
     private ParquetFileWriter File(OutputKind kind, int symbolId, SymbolTable symbols, long timeNs)
@@ -213,7 +268,7 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         }
 
         var date = DateTime.UnixEpoch.AddDays(day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        var directory = Path.Combine(_options.Directory, kind == OutputKind.Candle ? "candles" : "alerts", "symbol=" + symbols.GetName(symbolId), "date=" + date);
+        var directory = Path.Combine(_options.Directory, kind == OutputKind.Candle ? "candles" : "alerts", "symbol=" + PartitionValue(symbols.GetName(symbolId)), "date=" + date);
         System.IO.Directory.CreateDirectory(directory);
         file = ParquetFileWriter.Create(
             Path.Combine(directory, $"part-{_run}-{_rolls:D5}.parquet"),

@@ -189,6 +189,11 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
             {
                 return false;
             }
+            catch (Exception e)
+            {
+                LogFailedForGood(_options.Name, 0, e); // the files could not be closed: their rows stay uncommitted
+                return false;
+            }
 
             CompleteDeferred();
             lock (_lock)
