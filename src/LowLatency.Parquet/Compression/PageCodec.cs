@@ -1,12 +1,14 @@
 using System.Buffers;
 using System.IO.Compression;
 using LowLatency.Parquet.Format;
+using LowLatency.Parquet.Writing;
 
 namespace LowLatency.Parquet.Compression;
 
 /// <summary>
-/// Compresses and decompresses page bodies: UNCOMPRESSED, SNAPPY (raw Snappy blocks, IronSnappy) and GZIP
-/// (RFC 1952, System.IO.Compression). One instance per writer or reader; its buffers are reused from page to page.
+/// Compresses and decompresses page bodies: UNCOMPRESSED, SNAPPY (raw Snappy blocks: our <see cref="SnappyEncoder"/>
+/// to compress, IronSnappy to decompress) and GZIP (RFC 1952, System.IO.Compression). One instance per writer or
+/// reader; its buffers are reused from page to page.
 /// </summary>
 internal sealed class PageCodec
 {
@@ -19,6 +21,10 @@ internal sealed class PageCodec
     private readonly CompressionLevel _gzipLevel;
     private readonly MemoryStream _gzipOutput = new();
 
+    // SNAPPY output, reused from page to page (rented: see Release); the encoder is created by the first SNAPPY page.
+    private readonly PooledBufferWriter _output = new(1 << 16);
+    private SnappyEncoder? _snappy;
+
     public PageCodec(CompressionLevel gzipLevel = CompressionLevel.Optimal) => _gzipLevel = gzipLevel;
 
     /// <summary>Compresses <paramref name="input"/>; the result is valid until the next call.</summary>
@@ -29,8 +35,13 @@ internal sealed class PageCodec
             case CompressionCodec.Uncompressed:
                 return input;
             case CompressionCodec.Snappy:
-                // IronSnappy's span API returns a new array per call: one allocation per page, not per value.
-                return IronSnappy.Snappy.Encode(input);
+            {
+                _output.ResetWrittenCount();
+                var written = (_snappy ??= new SnappyEncoder()).Compress(input, _output.GetSpan(SnappyEncoder.MaxCompressedLength(input.Length)));
+                _output.Advance(written);
+                return _output.WrittenSpan;
+            }
+
             case CompressionCodec.Gzip:
             {
                 _gzipOutput.SetLength(0);
@@ -46,6 +57,9 @@ internal sealed class PageCodec
                 throw new NotSupportedException($"The writer does not implement codec {codec}.");
         }
     }
+
+    /// <summary>Returns the pooled output buffer; a later <see cref="Compress"/> rents again.</summary>
+    public void Release() => _output.Release();
 
     /// <summary>
     /// Decompresses a page into exactly <paramref name="uncompressedSize"/> bytes; a stream that is longer, shorter
