@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using LowLatency.Parquet.Compression;
 using LowLatency.Parquet.Encodings;
 using LowLatency.Parquet.Format;
@@ -10,7 +11,8 @@ namespace LowLatency.Parquet.Writing;
 /// <summary>
 /// Buffers one column of the current row group: the values of the open data page (PLAIN bytes, or dictionary indices),
 /// its definition levels, the finished pages (header and compressed body) and the chunk statistics. Every buffer is
-/// kept across pages and row groups, so steady-state writing allocates only what a codec allocates per page.
+/// kept across pages and row groups, and the big ones are rented from <see cref="ArrayPool{T}.Shared"/> and handed
+/// back by <see cref="Release"/>, so steady-state writing allocates nothing and the next file reuses them.
 /// </summary>
 internal sealed class ColumnChunkWriter
 {
@@ -18,19 +20,23 @@ internal sealed class ColumnChunkWriter
     private readonly ParquetWriterOptions _options;
     private readonly PageCodec _codec;
 
+    // Copies of what the per-value path asks for every time.
+    private readonly bool _isOptional;
+    private readonly int _pageBytes;
+
     // The open page.
-    private readonly ArrayBufferWriter<byte> _values = new(1 << 16);
-    private int[] _levels = new int[1024];
-    private int[] _indices = new int[1024];
+    private readonly PooledBufferWriter _values = new(1 << 16);
+    private int[] _levels = [];
+    private int[] _indices = [];
     private int _pageCount;
     private int _pageNonNull;
     private byte _boolByte;
     private int _boolBits;
 
     // The chunk: finished pages and what the footer says of them.
-    private readonly ArrayBufferWriter<byte> _pages = new(1 << 16);
-    private readonly ArrayBufferWriter<byte> _body = new(1 << 16);
-    private readonly ArrayBufferWriter<byte> _levelBytes = new(1 << 12);
+    private readonly PooledBufferWriter _pages = new(1 << 16);
+    private readonly PooledBufferWriter _body = new(1 << 16);
+    private readonly PooledBufferWriter _levelBytes = new(1 << 12);
     private readonly ArrayBufferWriter<byte> _header = new(64);
     private readonly ThriftCompactWriter _headerWriter;
 
@@ -43,12 +49,14 @@ internal sealed class ColumnChunkWriter
     private long _chunkNulls;
     private long _uncompressedBytes;
 
-    // Statistics: integers and booleans as long, floats as double, byte arrays as bytes (unsigned order).
+    // Statistics: integers and booleans as long, floats as double, byte arrays as bytes (unsigned order). The numeric
+    // ones start empty (min above max) and are updated without asking whether a value came before; _hasMinMax is only
+    // for byte arrays.
     private bool _hasMinMax;
-    private long _minLong;
-    private long _maxLong;
-    private double _minDouble;
-    private double _maxDouble;
+    private long _minLong = long.MaxValue;
+    private long _maxLong = long.MinValue;
+    private double _minDouble = double.PositiveInfinity;
+    private double _maxDouble = double.NegativeInfinity;
     private byte[] _minBytes = new byte[64];
     private byte[] _maxBytes = new byte[64];
     private int _minLength;
@@ -59,6 +67,9 @@ internal sealed class ColumnChunkWriter
         _column = column;
         _options = options;
         _codec = codec;
+        _isOptional = column.IsOptional;
+        _pageBytes = options.PageBytes;
+        PhysicalType = column.PhysicalType;
         _headerWriter = new ThriftCompactWriter(_header);
         if (column.Type == ParquetColumnType.Decimal)
         {
@@ -76,6 +87,9 @@ internal sealed class ColumnChunkWriter
     }
 
     public ParquetColumn Column => _column;
+
+    /// <summary>The column's physical type (a field: the file writer checks it on every value).</summary>
+    public PhysicalType PhysicalType { get; }
 
     /// <summary>Values (nulls included) written to this row group so far.</summary>
     public long ValueCount => _chunkValues + _pageCount;
@@ -101,8 +115,7 @@ internal sealed class ColumnChunkWriter
     public void WriteInt32(int value)
     {
         AddLevel(1);
-        BinaryPrimitives.WriteInt32LittleEndian(_values.GetSpan(4), value);
-        _values.Advance(4);
+        _values.WriteInt32(value);
         UpdateStatistics(value);
         EndValue();
     }
@@ -115,8 +128,7 @@ internal sealed class ColumnChunkWriter
         }
 
         AddLevel(1);
-        BinaryPrimitives.WriteInt64LittleEndian(_values.GetSpan(8), value);
-        _values.Advance(8);
+        _values.WriteInt64(value);
         UpdateStatistics(value);
         EndValue();
     }
@@ -131,8 +143,7 @@ internal sealed class ColumnChunkWriter
 
         if (++_boolBits == 8)
         {
-            _values.GetSpan(1)[0] = _boolByte;
-            _values.Advance(1);
+            _values.WriteByte(_boolByte);
             _boolByte = 0;
             _boolBits = 0;
         }
@@ -144,8 +155,7 @@ internal sealed class ColumnChunkWriter
     public void WriteFloat(float value)
     {
         AddLevel(1);
-        BinaryPrimitives.WriteSingleLittleEndian(_values.GetSpan(4), value);
-        _values.Advance(4);
+        _values.WriteFloat(value);
         UpdateStatistics((double)value);
         EndValue();
     }
@@ -153,8 +163,7 @@ internal sealed class ColumnChunkWriter
     public void WriteDouble(double value)
     {
         AddLevel(1);
-        BinaryPrimitives.WriteDoubleLittleEndian(_values.GetSpan(8), value);
-        _values.Advance(8);
+        _values.WriteDouble(value);
         UpdateStatistics(value);
         EndValue();
     }
@@ -168,7 +177,7 @@ internal sealed class ColumnChunkWriter
             var index = _dictionary.GetOrAdd(value);
             if (_pageNonNull > _indices.Length)
             {
-                Array.Resize(ref _indices, _indices.Length * 2);
+                Grow(ref _indices);
             }
 
             _indices[_pageNonNull - 1] = index;
@@ -188,8 +197,7 @@ internal sealed class ColumnChunkWriter
         }
         else
         {
-            BinaryPrimitives.WriteInt32LittleEndian(_values.GetSpan(4), value.Length);
-            _values.Advance(4);
+            _values.WriteInt32(value.Length);
             _values.Write(value);
             UpdateStatistics(value);
         }
@@ -214,8 +222,7 @@ internal sealed class ColumnChunkWriter
             for (var i = 0; i < _dictionary.Count; i++)
             {
                 var entry = _dictionary[i];
-                BinaryPrimitives.WriteInt32LittleEndian(_body.GetSpan(4), entry.Length);
-                _body.Advance(4);
+                _body.WriteInt32(entry.Length);
                 _body.Write(entry);
             }
 
@@ -265,13 +272,47 @@ internal sealed class ColumnChunkWriter
         return chunk;
     }
 
+    /// <summary>Returns the rented buffers to the pool (the file is done); the writer must not be used afterwards.</summary>
+    public void Release()
+    {
+        _values.Release();
+        _pages.Release();
+        _body.Release();
+        _levelBytes.Release();
+        Return(ref _levels);
+        Return(ref _indices);
+
+        static void Return(ref int[] array)
+        {
+            if (array.Length > 0)
+            {
+                ArrayPool<int>.Shared.Return(array);
+                array = [];
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Grow(ref int[] array)
+    {
+        var bigger = ArrayPool<int>.Shared.Rent(Math.Max(1024, array.Length * 2));
+        array.CopyTo(bigger, 0);
+        if (array.Length > 0)
+        {
+            ArrayPool<int>.Shared.Return(array);
+        }
+
+        array = bigger;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void AddLevel(int level)
     {
-        if (_column.IsOptional)
+        if (_isOptional)
         {
             if (_pageCount == _levels.Length)
             {
-                Array.Resize(ref _levels, _levels.Length * 2);
+                Grow(ref _levels);
             }
 
             _levels[_pageCount] = level;
@@ -281,9 +322,10 @@ internal sealed class ColumnChunkWriter
         _pageNonNull += level;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void EndValue()
     {
-        if (_values.WrittenCount + _pageNonNull >= _options.PageBytes)
+        if (_values.WrittenCount + _pageNonNull >= _pageBytes)
         {
             FlushPage();
         }
@@ -297,79 +339,82 @@ internal sealed class ColumnChunkWriter
         }
 
         _body.ResetWrittenCount();
-        if (_column.IsOptional)
+        if (_isOptional)
         {
             // Data page v1: definition levels (bit width 1, the hybrid) behind a 4-byte little-endian length.
             _levelBytes.ResetWrittenCount();
             RleBitPackedHybrid.Encode(_levels.AsSpan(0, _pageCount), 1, _levelBytes);
-            BinaryPrimitives.WriteInt32LittleEndian(_body.GetSpan(4), _levelBytes.WrittenCount);
-            _body.Advance(4);
+            _body.WriteInt32(_levelBytes.WrittenCount);
             _body.Write(_levelBytes.WrittenSpan);
         }
 
         Encoding encoding;
+        ReadOnlySpan<byte> body;
         if (_dictionaryActive && _dictionary!.Count > 0)
         {
             // RLE_DICTIONARY: one byte of bit width, then the indices in the hybrid without a length prefix.
             var bitWidth = RleBitPackedHybrid.BitWidth(Math.Max(0, _dictionary!.Count - 1));
-            _body.GetSpan(1)[0] = (byte)bitWidth;
-            _body.Advance(1);
+            _body.WriteByte((byte)bitWidth);
             RleBitPackedHybrid.Encode(_indices.AsSpan(0, _pageNonNull), bitWidth, _body);
             encoding = Encoding.RleDictionary;
+            body = _body.WrittenSpan;
         }
         else
         {
             if (_boolBits > 0)
             {
-                _values.GetSpan(1)[0] = _boolByte;
-                _values.Advance(1);
+                _values.WriteByte(_boolByte);
                 _boolByte = 0;
                 _boolBits = 0;
             }
 
-            _body.Write(_values.WrittenSpan);
+            // A required column's PLAIN page is its values as they are: compress them in place rather than copy them.
+            if (_isOptional)
+            {
+                _body.Write(_values.WrittenSpan);
+                body = _body.WrittenSpan;
+            }
+            else
+            {
+                body = _values.WrittenSpan;
+            }
+
             encoding = Encoding.Plain;
             _usedPlain = true;
         }
 
-        var compressed = _codec.Compress(_options.Codec, _body.WrittenSpan);
+        var compressed = _codec.Compress(_options.Codec, body);
         _header.ResetWrittenCount();
-        PageHeader.Write(_headerWriter, PageType.DataPage, _body.WrittenCount, compressed.Length, _pageCount, encoding);
+        PageHeader.Write(_headerWriter, PageType.DataPage, body.Length, compressed.Length, _pageCount, encoding);
         _pages.Write(_header.WrittenSpan);
         _pages.Write(compressed);
-        _uncompressedBytes += _header.WrittenCount + _body.WrittenCount;
+        _uncompressedBytes += _header.WrittenCount + body.Length;
         _chunkValues += _pageCount;
         _pageCount = 0;
         _pageNonNull = 0;
         _values.ResetWrittenCount();
     }
 
-    private void UpdateStatistics(long value) => Track(value, ref _minLong, ref _maxLong);
-
-    private void UpdateStatistics(double value)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void UpdateStatistics(long value)
     {
-        // NaN has no place in an order; the spec says to leave it out of min and max.
-        if (!double.IsNaN(value))
-        {
-            Track(value, ref _minDouble, ref _maxDouble);
-        }
+        _minLong = Math.Min(_minLong, value);
+        _maxLong = Math.Max(_maxLong, value);
     }
 
-    private void Track<T>(T value, ref T min, ref T max)
-        where T : struct, System.Numerics.IComparisonOperators<T, T, bool>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void UpdateStatistics(double value)
     {
-        if (!_hasMinMax)
+        // NaN has no place in an order; the spec says to leave it out of min and max. Both comparisons are false for
+        // NaN, so it moves neither (Math.Min/Max would propagate it).
+        if (value < _minDouble)
         {
-            min = max = value;
-            _hasMinMax = true;
+            _minDouble = value;
         }
-        else if (value < min)
+
+        if (value > _maxDouble)
         {
-            min = value;
-        }
-        else if (value > max)
-        {
-            max = value;
+            _maxDouble = value;
         }
     }
 
@@ -401,7 +446,13 @@ internal sealed class ColumnChunkWriter
 
     private Statistics BuildStatistics()
     {
-        if (!_hasMinMax)
+        var hasMinMax = PhysicalType switch
+        {
+            PhysicalType.ByteArray => _hasMinMax,
+            PhysicalType.Float or PhysicalType.Double => _minDouble <= _maxDouble,
+            _ => _minLong <= _maxLong,
+        };
+        if (!hasMinMax)
         {
             return new Statistics { NullCount = _chunkNulls };
         }
@@ -460,6 +511,10 @@ internal sealed class ColumnChunkWriter
         _chunkNulls = 0;
         _uncompressedBytes = 0;
         _hasMinMax = false;
+        _minLong = long.MaxValue;
+        _maxLong = long.MinValue;
+        _minDouble = double.PositiveInfinity;
+        _maxDouble = double.NegativeInfinity;
         _usedPlain = false;
         if (_dictionary is not null)
         {
