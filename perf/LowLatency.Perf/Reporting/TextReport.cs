@@ -109,7 +109,9 @@ internal static class TextReport
                 $"{scenario.Name,-34}{Millions(eps.Median),8}{Millions(eps.Min),8}{Millions(eps.Max),8}{Spread(eps),9}  {vs,-22}{BytesPerEvent(s),8}{s.MaxHotThreadAllocatedBytes,14:N0}{Gc(s.TotalGc),10}{Others(scenario),8}  {s.WaitStrategy}"));
             foreach (var (name, rate) in s.OtherRates)
             {
-                writer.WriteLine(string.Create(s_culture, $"{"  + " + name,-34}{Millions(rate.Median),8}{Millions(rate.Min),8}{Millions(rate.Max),8}{Spread(rate),9}"));
+                // In the "vs baseline" column: the scenario's median over this rate's, e.g. our writer against DuckDB's.
+                var versus = string.Create(s_culture, $"{scenario.Name} = {eps.Median / rate.Median:F2}x");
+                writer.WriteLine(string.Create(s_culture, $"{"  + " + name,-34}{Millions(rate.Median),8}{Millions(rate.Min),8}{Millions(rate.Max),8}{Spread(rate),9}  {versus}"));
             }
         }
     }

@@ -1,0 +1,257 @@
+using System.Diagnostics;
+using System.Globalization;
+using LowLatency.Parquet.Format;
+using LowLatency.Parquet.Reading;
+using LowLatency.Parquet.Writing;
+using LowLatency.Perf.Harness;
+using LowLatency.TestSupport.Duckdb;
+
+namespace LowLatency.Perf.Scenarios.Parquet;
+
+/// <summary>The Parquet cold tier's writer, compared with DuckDB's own Parquet writer on the same rows.</summary>
+internal static class ParquetScenarios
+{
+    /// <summary>The group name on the command line.</summary>
+    public const string Category = "parquet";
+
+    public static IEnumerable<IScenario> All() => [new ParquetWriteScenario()];
+}
+
+/// <summary>
+/// <c>parquet-write</c>, issue 7's targets: our <see cref="ParquetFileWriter"/> writes min(<c>--events</c>, 1 M)
+/// candle rows (the shape of <c>ParquetWriterBenchmarks</c>: symbol dictionary-encoded, open and close time in
+/// milliseconds, five doubles, an int64 trade count) to one SNAPPY file on one pinned thread, with the writer's default
+/// layout (one row group of up to 1 M rows, 1 MiB pages) and no fsync. Measured: rows/s from <c>Create</c> to
+/// <c>Complete</c>. In every run, right after it and on the same rows, DuckDB's
+/// <c>COPY candles TO '…' (FORMAT parquet, COMPRESSION snappy)</c> from an in-memory table is timed with
+/// <c>SET threads = 1</c> (<c>+ duckdb-copy-1t</c>) and with DuckDB's default thread count (<c>+ duckdb-copy</c>): only
+/// the COPY statement, the table is loaded once per process from a file we wrote. Verified: DuckDB (or, without it, our
+/// reader) finds every row and the sums of two columns in our file, and the same row count in each of its own files.
+/// </summary>
+/// <remarks>
+/// DuckDB comes from <c>.ci/duckdb.sh</c> (<c>LOWLATENCY_DUCKDB_LIB</c>). Without it the scenario still measures our
+/// writer, says in the report's wait column and on standard error that the comparison was skipped, and verifies the
+/// file with our own reader.
+/// </remarks>
+internal sealed class ParquetWriteScenario : IScenario
+{
+    /// <summary>Rows per run at most: the benchmark's million, about a second per run and writer on this machine.</summary>
+    internal const long MaxRows = 1_000_000;
+
+    private static readonly string[] s_symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT", "AVAXUSDT"];
+
+    private static readonly ParquetSchema s_schema = new(
+        ParquetColumn.String("symbol", dictionary: true),
+        ParquetColumn.TimestampMillis("open_time"),
+        ParquetColumn.TimestampMillis("close_time"),
+        ParquetColumn.Double("open"),
+        ParquetColumn.Double("high"),
+        ParquetColumn.Double("low"),
+        ParquetColumn.Double("close"),
+        ParquetColumn.Double("volume"),
+        ParquetColumn.Int64("trades"));
+
+    private static CandleRows? s_rows;
+    private static DuckdbCopy? s_duckdb;
+    private static bool s_reportedMissingDuckdb;
+
+    public string Name => "parquet-write";
+
+    public ScenarioKind Kind => ScenarioKind.Throughput;
+
+    public string Category => ParquetScenarios.Category;
+
+    public string Description =>
+        $"min(--events, {MaxRows:N0}) candle rows -> ParquetFileWriter, SNAPPY, one pinned thread, no fsync; in the same run DuckDB's " +
+        "COPY of the same rows from an in-memory table to SNAPPY Parquet with threads=1 (+ duckdb-copy-1t) and its default threads (+ duckdb-copy).";
+
+    public string? Baseline => null;
+
+    public ScenarioRunResult Run(ScenarioContext context)
+    {
+        var rows = s_rows is { } cached && cached.Count == Math.Min(context.Options.Events, MaxRows)
+            ? cached
+            : s_rows = new CandleRows((int)Math.Min(context.Options.Events, MaxRows));
+        var directory = Directory.CreateTempSubdirectory("lowlatency-perf-parquet-").FullName;
+        try
+        {
+            var path = Path.Combine(directory, "ours.parquet");
+            var gate = new StartGate();
+            var signal = new CompletionSignal();
+            var writer = context.StartThread("writer", context.NextCpu(), () =>
+            {
+                gate.Wait();
+                rows.Write(path);
+                signal.Complete(Stopwatch.GetTimestamp());
+            });
+
+            var window = context.BeginMeasurement();
+            gate.Open();
+            context.AwaitCompletion(signal, ScenarioContext.Timeout(rows.Count, nanosecondsPerEvent: 10_000), progress: null, writer);
+            var measurement = window.End(signal.EndTimestamp);
+
+            var duckdb = DuckdbCopy.Get(ref s_duckdb, rows, path);
+            if (duckdb is null)
+            {
+                rows.VerifyWithOurReader(path);
+                if (!s_reportedMissingDuckdb)
+                {
+                    s_reportedMissingDuckdb = true;
+                    Console.Error.WriteLine($"parquet-write: the DuckDB comparison is skipped. {DuckdbAvailability.MissingReason}");
+                }
+
+                return context.CreateResult(rows.Count, measurement, "DuckDB absent: no comparison", ringSize: 0);
+            }
+
+            duckdb.Verify(path, rows);
+            var single = duckdb.TimeCopy(Path.Combine(directory, "duckdb-1t.parquet"), threads: 1);
+            var parallel = duckdb.TimeCopy(Path.Combine(directory, "duckdb.parquet"), threads: null);
+            return context.CreateResult(rows.Count, measurement, $"vs DuckDB {DuckdbConnection.Version}, default threads {duckdb.DefaultThreads}", ringSize: 0) with
+            {
+                OtherRates = new Dictionary<string, double>
+                {
+                    ["duckdb-copy-1t"] = rows.Count / single,
+                    ["duckdb-copy"] = rows.Count / parallel,
+                },
+            };
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>The generated rows, column by column, built once per process: a random walk of prices (seed 42).</summary>
+    private sealed class CandleRows
+    {
+        private readonly int[] _symbol;
+        private readonly long[] _openTime;
+        private readonly double[] _open;
+        private readonly double[] _close;
+        private readonly double[] _volume;
+        private readonly long[] _trades;
+
+        public CandleRows(int count)
+        {
+            Count = count;
+            (_symbol, _openTime, _open, _close, _volume, _trades) = (new int[count], new long[count], new double[count], new double[count], new double[count], new long[count]);
+            var random = new Random(42);
+            var price = 60_000.0;
+            for (var i = 0; i < count; i++)
+            {
+                _symbol[i] = i % s_symbols.Length;
+                _openTime[i] = 1_723_075_200_000L + (i / s_symbols.Length * 60_000L);
+                _open[i] = Math.Round(price, 2);
+                price += (random.NextDouble() - 0.5) * 20;
+                _close[i] = Math.Round(price, 2);
+                _volume[i] = Math.Round(random.NextDouble() * 100, 5);
+                _trades[i] = random.Next(1, 5000);
+                TradesSum += _trades[i];
+                OpenTimeSum += _openTime[i];
+            }
+        }
+
+        public int Count { get; }
+
+        public long TradesSum { get; }
+
+        public long OpenTimeSum { get; }
+
+        /// <summary>One file with the writer's defaults, SNAPPY, no fsync (DuckDB's COPY does not sync either).</summary>
+        public void Write(string path)
+        {
+            using var writer = ParquetFileWriter.Create(path, s_schema, new ParquetWriterOptions { Codec = CompressionCodec.Snappy, FlushToDisk = false });
+            for (var i = 0; i < Count; i++)
+            {
+                writer.WriteString(0, s_symbols[_symbol[i]]);
+                writer.WriteInt64(1, _openTime[i]);
+                writer.WriteInt64(2, _openTime[i] + 59_999);
+                writer.WriteDouble(3, _open[i]);
+                writer.WriteDouble(4, Math.Max(_open[i], _close[i]));
+                writer.WriteDouble(5, Math.Min(_open[i], _close[i]));
+                writer.WriteDouble(6, _close[i]);
+                writer.WriteDouble(7, _volume[i]);
+                writer.WriteInt64(8, _trades[i]);
+                writer.EndRow();
+            }
+
+            writer.Complete();
+        }
+
+        public void VerifyWithOurReader(string path)
+        {
+            using var reader = ParquetFileReader.Open(path);
+            if (reader.RowCount != Count)
+            {
+                throw new VerificationException($"our reader finds {reader.RowCount:N0} rows in the file, {Count:N0} were written.");
+            }
+        }
+    }
+
+    /// <summary>An in-memory DuckDB holding the rows as table <c>candles</c>, loaded once per process from our first file.</summary>
+    private sealed class DuckdbCopy
+    {
+        private readonly DuckdbConnection _connection;
+
+        private DuckdbCopy(DuckdbConnection connection, string defaultThreads)
+        {
+            _connection = connection;
+            DefaultThreads = defaultThreads;
+        }
+
+        /// <summary>DuckDB's <c>threads</c> setting before this scenario changes it.</summary>
+        public string DefaultThreads { get; }
+
+        /// <summary>The loaded database, or null where DuckDB is absent.</summary>
+        public static DuckdbCopy? Get(ref DuckdbCopy? cached, CandleRows rows, string ourFile)
+        {
+            if (DuckdbAvailability.LibraryPath is null)
+            {
+                return null;
+            }
+
+            if (cached is null)
+            {
+                var connection = new DuckdbConnection();
+                var defaultThreads = connection.Scalar("SELECT current_setting('threads')") ?? "?";
+                cached = new DuckdbCopy(connection, defaultThreads);
+            }
+
+            // Reloaded when --events changes the row count between scenarios of one process (never within a scenario).
+            if (cached._connection.Scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'candles'") == "0"
+                || cached._connection.Scalar("SELECT count(*) FROM candles") != rows.Count.ToString(CultureInfo.InvariantCulture))
+            {
+                cached._connection.Query($"CREATE OR REPLACE TABLE candles AS SELECT * FROM read_parquet({DuckdbConnection.Literal(ourFile)})");
+            }
+
+            return cached;
+        }
+
+        /// <summary>Checks our file: every row, and the sums of trades and open_time.</summary>
+        public void Verify(string ourFile, CandleRows rows)
+        {
+            var row = _connection.Query($"SELECT count(*), sum(trades), sum(epoch_ms(open_time)) FROM read_parquet({DuckdbConnection.Literal(ourFile)})").Single();
+            var expected = new[] { rows.Count.ToString(CultureInfo.InvariantCulture), rows.TradesSum.ToString(CultureInfo.InvariantCulture), rows.OpenTimeSum.ToString(CultureInfo.InvariantCulture) };
+            if (!row.SequenceEqual(expected))
+            {
+                throw new VerificationException($"DuckDB reads count, sum(trades), sum(open_time) = {string.Join(", ", row)} from our file; expected {string.Join(", ", expected)}.");
+            }
+        }
+
+        /// <summary>Seconds the COPY statement alone took, with <paramref name="threads"/> or DuckDB's default.</summary>
+        public double TimeCopy(string path, int? threads)
+        {
+            _connection.Query(threads is { } n ? $"SET threads = {n}" : $"SET threads = {DefaultThreads}");
+            var start = Stopwatch.GetTimestamp();
+            _connection.Query($"COPY candles TO {DuckdbConnection.Literal(path)} (FORMAT parquet, COMPRESSION snappy)");
+            var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            var count = _connection.Scalar($"SELECT count(*) FROM read_parquet({DuckdbConnection.Literal(path)})");
+            if (count != _connection.Scalar("SELECT count(*) FROM candles"))
+            {
+                throw new VerificationException($"DuckDB's own file holds {count} rows.");
+            }
+
+            return seconds;
+        }
+    }
+}
