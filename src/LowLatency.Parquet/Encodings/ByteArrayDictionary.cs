@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace LowLatency.Parquet.Encodings;
 
 /// <summary>
@@ -104,15 +106,30 @@ internal sealed class ByteArrayDictionary
         }
     }
 
-    /// <summary>FNV-1a: deterministic, and enough for short keys such as symbols.</summary>
+    /// <summary>
+    /// Eight bytes at a time, each word mixed by a multiply (the FNV-1a of before took a dependent multiply per byte, a
+    /// third of a symbol lookup). Deterministic; the order of the dictionary does not depend on it in any case.
+    /// </summary>
     private static int Hash(ReadOnlySpan<byte> value)
     {
-        var hash = 2166136261u;
-        foreach (var b in value)
+        const ulong Multiplier = 0x9E3779B97F4A7C15;
+        var hash = (ulong)value.Length * Multiplier;
+        while (value.Length >= 8)
         {
-            hash = (hash ^ b) * 16777619u;
+            hash = (hash ^ BinaryPrimitives.ReadUInt64LittleEndian(value)) * Multiplier;
+            hash ^= hash >> 29;
+            value = value[8..];
         }
 
-        return (int)(hash & 0x7FFFFFFF);
+        if (!value.IsEmpty)
+        {
+            Span<byte> tail = stackalloc byte[8];
+            tail.Clear();
+            value.CopyTo(tail);
+            hash = (hash ^ BinaryPrimitives.ReadUInt64LittleEndian(tail)) * Multiplier;
+        }
+
+        return (int)((hash ^ (hash >> 32)) & 0x7FFFFFFF);
     }
 }
+
