@@ -146,6 +146,24 @@ public class WriterTests
     }
 
     [Fact]
+    public void EndRow_AfterARefusedValue_ThrowsUntilTheColumnHasOne()
+    {
+        // EndRow counts successful writes: a refused value must not count, a retried one must count once.
+        using var dir = new TempDirectory();
+        using var writer = ParquetFileWriter.Create(dir.File("d.parquet"), new ParquetSchema(ParquetColumn.Decimal("p", 4, 2), ParquetColumn.Int64("n")));
+        Assert.Throws<ArgumentException>(() => writer.WriteInt64(0, 10000));
+        Assert.Throws<ArgumentException>(() => writer.WriteDouble(1, 1.0));
+        writer.WriteInt64(1, 1);
+        Assert.Throws<InvalidOperationException>(writer.EndRow);
+        writer.WriteInt64(0, 9999);
+        writer.EndRow();
+        writer.WriteInt64(1, 2);
+        Assert.Throws<InvalidOperationException>(() => writer.WriteInt64(1, 3));
+        Assert.Throws<InvalidOperationException>(writer.EndRow);
+        Assert.Equal(1, writer.RowCount);
+    }
+
+    [Fact]
     public void WriteTimestamp_ConvertsToTheColumnUnit()
     {
         using var dir = new TempDirectory();

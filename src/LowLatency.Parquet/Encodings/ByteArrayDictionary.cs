@@ -121,13 +121,14 @@ internal sealed class ByteArrayDictionary
             value = value[8..];
         }
 
-        if (!value.IsEmpty)
+        // The last 1 to 7 bytes as one word: two overlapping 4-byte reads from 4 bytes up, single bytes below.
+        ulong tail = value.Length switch
         {
-            Span<byte> tail = stackalloc byte[8];
-            tail.Clear();
-            value.CopyTo(tail);
-            hash = (hash ^ BinaryPrimitives.ReadUInt64LittleEndian(tail)) * Multiplier;
-        }
+            0 => 0,
+            >= 4 => ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(value) << 32) | BinaryPrimitives.ReadUInt32LittleEndian(value[^4..]),
+            _ => value[0] | ((ulong)value[value.Length / 2] << 8) | ((ulong)value[^1] << 16),
+        };
+        hash = (hash ^ tail) * Multiplier;
 
         return (int)((hash ^ (hash >> 32)) & 0x7FFFFFFF);
     }

@@ -37,6 +37,9 @@ public sealed class ParquetFileWriter : IDisposable
     private byte[] _utf8 = new byte[256];
     private long _position;
     private long _rowsInGroup;
+
+    // Values written in the open row (successful Write* calls): EndRow's check without visiting every column.
+    private int _rowValues;
     private long _rows;
     private State _state;
 
@@ -95,19 +98,43 @@ public sealed class ParquetFileWriter : IDisposable
         return new ParquetFileWriter(path, schema, options);
     }
 
-    public void WriteInt32(int column, int value) => Column(column, PhysicalType.Int32).WriteInt32(value);
+    public void WriteInt32(int column, int value)
+    {
+        Column(column, PhysicalType.Int32).WriteInt32(value);
+        _rowValues++;
+    }
 
     /// <summary>An INT64 column: Int64, TimestampMillis/Micros (units since the epoch), Decimal (the unscaled value).</summary>
-    public void WriteInt64(int column, long value) => Column(column, PhysicalType.Int64).WriteInt64(value);
+    public void WriteInt64(int column, long value)
+    {
+        Column(column, PhysicalType.Int64).WriteInt64(value);
+        _rowValues++;
+    }
 
-    public void WriteBoolean(int column, bool value) => Column(column, PhysicalType.Boolean).WriteBoolean(value);
+    public void WriteBoolean(int column, bool value)
+    {
+        Column(column, PhysicalType.Boolean).WriteBoolean(value);
+        _rowValues++;
+    }
 
-    public void WriteFloat(int column, float value) => Column(column, PhysicalType.Float).WriteFloat(value);
+    public void WriteFloat(int column, float value)
+    {
+        Column(column, PhysicalType.Float).WriteFloat(value);
+        _rowValues++;
+    }
 
-    public void WriteDouble(int column, double value) => Column(column, PhysicalType.Double).WriteDouble(value);
+    public void WriteDouble(int column, double value)
+    {
+        Column(column, PhysicalType.Double).WriteDouble(value);
+        _rowValues++;
+    }
 
     /// <summary>A string or binary column; for a string column the bytes must be UTF-8.</summary>
-    public void WriteBytes(int column, ReadOnlySpan<byte> value) => Column(column, PhysicalType.ByteArray).WriteBytes(value);
+    public void WriteBytes(int column, ReadOnlySpan<byte> value)
+    {
+        Column(column, PhysicalType.ByteArray).WriteBytes(value);
+        _rowValues++;
+    }
 
     /// <summary>A string column, encoded to UTF-8 in a reused buffer.</summary>
     public void WriteString(int column, ReadOnlySpan<char> value)
@@ -121,6 +148,7 @@ public sealed class ParquetFileWriter : IDisposable
 
         var length = System.Text.Encoding.UTF8.GetBytes(value, _utf8);
         target.WriteBytes(_utf8.AsSpan(0, length));
+        _rowValues++;
     }
 
     /// <summary>A timestamp column, converted to the column's unit.</summary>
@@ -140,30 +168,33 @@ public sealed class ParquetFileWriter : IDisposable
                 ThrowHelper.Argument(nameof(column), $"Column '{target.Column.Name}' is {target.Column.Type}, not a timestamp.");
                 break;
         }
+
+        _rowValues++;
     }
 
     /// <summary>A null in an optional column.</summary>
-    public void WriteNull(int column) => CheckedColumn(column, null).WriteNull();
+    public void WriteNull(int column)
+    {
+        CheckedColumn(column, null).WriteNull();
+        _rowValues++;
+    }
 
     /// <summary>Ends the row: every column must have had exactly one value.</summary>
     public void EndRow()
     {
-        EnsureOpen();
-        var expected = _rowsInGroup + 1;
-        long buffered = 0;
-        foreach (var column in _columns)
+        // Each column takes at most one value per row (Column checks), so as many values as columns means one each.
+        if (_rowValues != _columns.Length || _state != State.Open)
         {
-            if (column.ValueCount != expected)
-            {
-                ThrowMissingValue(column);
-            }
-
-            buffered += column.BufferedBytes;
+            CheckRow();
         }
 
-        _rowsInGroup = expected;
+        _rowValues = 0;
+        _rowsInGroup++;
         _rows++;
-        if (_rowsInGroup >= _options.RowGroupRows || buffered >= _options.RowGroupBytes)
+
+        // The byte limit is an estimate anyway ("about", see the option): it is checked every 8 rows, not summed
+        // over every column on every row.
+        if (_rowsInGroup >= _options.RowGroupRows || ((_rowsInGroup & 7) == 0 && BufferedBytes() >= _options.RowGroupBytes))
         {
             Guarded(FlushRowGroup);
         }
@@ -252,9 +283,30 @@ public sealed class ParquetFileWriter : IDisposable
         return column;
     }
 
+    /// <summary>The row's checks, column by column, when the value count says something is wrong.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowMissingValue(ColumnChunkWriter column) =>
-        ThrowHelper.InvalidOperation($"Row {_rows}: column '{column.Column.Name}' has no value (write one, or null).");
+    private void CheckRow()
+    {
+        EnsureOpen();
+        foreach (var column in _columns)
+        {
+            if (column.ValueCount != _rowsInGroup + 1)
+            {
+                ThrowHelper.InvalidOperation($"Row {_rows}: column '{column.Column.Name}' has no value (write one, or null).");
+            }
+        }
+    }
+
+    private long BufferedBytes()
+    {
+        long buffered = 0;
+        foreach (var column in _columns)
+        {
+            buffered += column.BufferedBytes;
+        }
+
+        return buffered;
+    }
 
     private void FlushRowGroup()
     {
