@@ -99,16 +99,20 @@ internal sealed class SnappyEncoder
         var sLimit = n - InputMargin;
         var nextEmit = 0;
         var s = 1;
-        var nextHash = Hash(Load32(src + s), shift);
+        var nextBytes = Load32(src + s);
         while (true)
         {
-            // Look for a 4-byte match; after every 32 misses, step one byte further between lookups.
+            // Look for a 4-byte match; after every 32 misses, step one byte further between lookups. The 4 bytes at
+            // the next position are loaded once, for its hash now and for its comparison in the next iteration.
             var skip = 32;
             var nextS = s;
+            var nextHash = Hash(nextBytes, shift);
             int candidate;
+            uint bytes;
             do
             {
                 s = nextS;
+                bytes = nextBytes;
                 var step = skip >> 5;
                 nextS = s + step;
                 skip += step;
@@ -119,9 +123,10 @@ internal sealed class SnappyEncoder
 
                 candidate = table[nextHash];
                 table[nextHash] = (ushort)s;
-                nextHash = Hash(Load32(src + nextS), shift);
+                nextBytes = Load32(src + nextS);
+                nextHash = Hash(nextBytes, shift);
             }
-            while (Load32(src + s) != Load32(src + candidate));
+            while (bytes != Load32(src + candidate));
 
             d = EmitShortLiteral(d, src + nextEmit, s - nextEmit);
 
@@ -147,7 +152,7 @@ internal sealed class SnappyEncoder
             }
             while ((uint)(x >> 8) == Load32(src + candidate));
 
-            nextHash = Hash((uint)(x >> 16), shift);
+            nextBytes = (uint)(x >> 16);
             s++;
         }
 
