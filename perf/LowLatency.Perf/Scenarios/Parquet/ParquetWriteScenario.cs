@@ -6,6 +6,7 @@ using LowLatency.Parquet.Reading;
 using LowLatency.Parquet.Writing;
 using LowLatency.Perf.Harness;
 using LowLatency.TestSupport.Duckdb;
+using LowLatency.TestSupport.Parquet;
 
 namespace LowLatency.Perf.Scenarios.Parquet;
 
@@ -20,7 +21,7 @@ internal static class ParquetScenarios
 
 /// <summary>
 /// <c>parquet-write</c>, issue 7's targets: our <see cref="ParquetFileWriter"/> writes min(<c>--events</c>, 1 M)
-/// candle rows (the shape of <c>ParquetWriterBenchmarks</c>: symbol dictionary-encoded, open and close time in
+/// <see cref="SampleCandles"/> rows (those of <c>ParquetWriterBenchmarks</c>: symbol dictionary-encoded, open and close time in
 /// milliseconds, five doubles, an int64 trade count) to one SNAPPY file on one pinned thread, with the writer's default
 /// layout (one row group of up to 1 M rows, 1 MiB pages) and no fsync. Measured: rows/s from <c>Create</c> to
 /// <c>Complete</c>. In every run, right after it and on the same rows, DuckDB's
@@ -41,20 +42,7 @@ internal sealed class ParquetWriteScenario : IScenario
     /// <summary>Rows per run at most: the benchmark's million, about a second per run and writer on this machine.</summary>
     internal const long MaxRows = 1_000_000;
 
-    private static readonly string[] s_symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT", "AVAXUSDT"];
-
-    private static readonly ParquetSchema s_schema = new(
-        ParquetColumn.String("symbol", dictionary: true),
-        ParquetColumn.TimestampMillis("open_time"),
-        ParquetColumn.TimestampMillis("close_time"),
-        ParquetColumn.Double("open"),
-        ParquetColumn.Double("high"),
-        ParquetColumn.Double("low"),
-        ParquetColumn.Double("close"),
-        ParquetColumn.Double("volume"),
-        ParquetColumn.Int64("trades"));
-
-    private static CandleRows? s_rows;
+    private static SampleCandles? s_rows;
     private static DuckdbCopy? s_duckdb;
     private static bool s_reportedMissingDuckdb;
 
@@ -74,7 +62,7 @@ internal sealed class ParquetWriteScenario : IScenario
     {
         var rows = s_rows is { } cached && cached.Count == Math.Min(context.Options.Events, MaxRows)
             ? cached
-            : s_rows = new CandleRows((int)Math.Min(context.Options.Events, MaxRows));
+            : s_rows = new SampleCandles((int)Math.Min(context.Options.Events, MaxRows));
         var directory = Directory.CreateTempSubdirectory("lowlatency-perf-parquet-").FullName;
         try
         {
@@ -86,7 +74,7 @@ internal sealed class ParquetWriteScenario : IScenario
             {
                 gate.Wait();
                 var cpuBefore = ProcessCpu.Seconds();
-                rows.Write(path);
+                Write(rows, path);
                 signal.Complete(Stopwatch.GetTimestamp());
 
                 // Read by the main thread after it has joined this one.
@@ -101,7 +89,7 @@ internal sealed class ParquetWriteScenario : IScenario
             var duckdb = DuckdbCopy.Get(ref s_duckdb, rows, path);
             if (duckdb is null)
             {
-                rows.VerifyWithOurReader(path);
+                VerifyWithOurReader(rows, path);
                 if (!s_reportedMissingDuckdb)
                 {
                     s_reportedMissingDuckdb = true;
@@ -135,70 +123,20 @@ internal sealed class ParquetWriteScenario : IScenario
         }
     }
 
-    /// <summary>The generated rows, column by column, built once per process: a random walk of prices (seed 42).</summary>
-    private sealed class CandleRows
+    /// <summary>One file with the writer's defaults, SNAPPY, no fsync (DuckDB's COPY does not sync either).</summary>
+    private static void Write(SampleCandles rows, string path)
     {
-        private readonly int[] _symbol;
-        private readonly long[] _openTime;
-        private readonly double[] _open;
-        private readonly double[] _close;
-        private readonly double[] _volume;
-        private readonly long[] _trades;
+        using var writer = ParquetFileWriter.Create(path, SampleCandles.Schema, new ParquetWriterOptions { Codec = CompressionCodec.Snappy, FlushToDisk = false });
+        rows.WriteTo(writer);
+        writer.Complete();
+    }
 
-        public CandleRows(int count)
+    private static void VerifyWithOurReader(SampleCandles rows, string path)
+    {
+        using var reader = ParquetFileReader.Open(path);
+        if (reader.RowCount != rows.Count)
         {
-            Count = count;
-            (_symbol, _openTime, _open, _close, _volume, _trades) = (new int[count], new long[count], new double[count], new double[count], new double[count], new long[count]);
-            var random = new Random(42);
-            var price = 60_000.0;
-            for (var i = 0; i < count; i++)
-            {
-                _symbol[i] = i % s_symbols.Length;
-                _openTime[i] = 1_723_075_200_000L + (i / s_symbols.Length * 60_000L);
-                _open[i] = Math.Round(price, 2);
-                price += (random.NextDouble() - 0.5) * 20;
-                _close[i] = Math.Round(price, 2);
-                _volume[i] = Math.Round(random.NextDouble() * 100, 5);
-                _trades[i] = random.Next(1, 5000);
-                TradesSum += _trades[i];
-                OpenTimeSum += _openTime[i];
-            }
-        }
-
-        public int Count { get; }
-
-        public long TradesSum { get; }
-
-        public long OpenTimeSum { get; }
-
-        /// <summary>One file with the writer's defaults, SNAPPY, no fsync (DuckDB's COPY does not sync either).</summary>
-        public void Write(string path)
-        {
-            using var writer = ParquetFileWriter.Create(path, s_schema, new ParquetWriterOptions { Codec = CompressionCodec.Snappy, FlushToDisk = false });
-            for (var i = 0; i < Count; i++)
-            {
-                writer.WriteString(0, s_symbols[_symbol[i]]);
-                writer.WriteInt64(1, _openTime[i]);
-                writer.WriteInt64(2, _openTime[i] + 59_999);
-                writer.WriteDouble(3, _open[i]);
-                writer.WriteDouble(4, Math.Max(_open[i], _close[i]));
-                writer.WriteDouble(5, Math.Min(_open[i], _close[i]));
-                writer.WriteDouble(6, _close[i]);
-                writer.WriteDouble(7, _volume[i]);
-                writer.WriteInt64(8, _trades[i]);
-                writer.EndRow();
-            }
-
-            writer.Complete();
-        }
-
-        public void VerifyWithOurReader(string path)
-        {
-            using var reader = ParquetFileReader.Open(path);
-            if (reader.RowCount != Count)
-            {
-                throw new VerificationException($"our reader finds {reader.RowCount:N0} rows in the file, {Count:N0} were written.");
-            }
+            throw new VerificationException($"our reader finds {reader.RowCount:N0} rows in the file, {rows.Count:N0} were written.");
         }
     }
 
@@ -217,7 +155,7 @@ internal sealed class ParquetWriteScenario : IScenario
         public string DefaultThreads { get; }
 
         /// <summary>The loaded database, or null where DuckDB is absent.</summary>
-        public static DuckdbCopy? Get(ref DuckdbCopy? cached, CandleRows rows, string ourFile)
+        public static DuckdbCopy? Get(ref DuckdbCopy? cached, SampleCandles rows, string ourFile)
         {
             if (DuckdbAvailability.LibraryPath is null)
             {
@@ -242,7 +180,7 @@ internal sealed class ParquetWriteScenario : IScenario
         }
 
         /// <summary>Checks our file: every row, and the sums of trades and open_time.</summary>
-        public void Verify(string ourFile, CandleRows rows)
+        public void Verify(string ourFile, SampleCandles rows)
         {
             var row = _connection.Query($"SELECT count(*), sum(trades), sum(epoch_ms(open_time)) FROM read_parquet({DuckdbConnection.Literal(ourFile)})").Single();
             var expected = new[] { rows.Count.ToString(CultureInfo.InvariantCulture), rows.TradesSum.ToString(CultureInfo.InvariantCulture), rows.OpenTimeSum.ToString(CultureInfo.InvariantCulture) };
