@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace LowLatency.Parquet.Encodings;
 
@@ -110,6 +111,7 @@ internal sealed class ByteArrayDictionary
     /// Eight bytes at a time, each word mixed by a multiply (the FNV-1a of before took a dependent multiply per byte, a
     /// third of a symbol lookup). Deterministic; the order of the dictionary does not depend on it in any case.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Hash(ReadOnlySpan<byte> value)
     {
         const ulong Multiplier = 0x9E3779B97F4A7C15;

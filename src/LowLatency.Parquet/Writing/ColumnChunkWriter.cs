@@ -112,6 +112,7 @@ internal sealed class ColumnChunkWriter
         EndValue();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteInt32(int value)
     {
         AddLevel(1);
@@ -120,11 +121,12 @@ internal sealed class ColumnChunkWriter
         EndValue();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteInt64(long value)
     {
         if (_decimalLimit != 0 && (value >= _decimalLimit || value <= -_decimalLimit))
         {
-            ThrowHelper.Argument(nameof(value), $"Column '{_column.Name}' is DECIMAL({_column.Precision},{_column.Scale}): unscaled {value} has more than {_column.Precision} digits.");
+            ThrowDecimalOverflow(value);
         }
 
         AddLevel(1);
@@ -152,6 +154,7 @@ internal sealed class ColumnChunkWriter
         EndValue();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteFloat(float value)
     {
         AddLevel(1);
@@ -160,6 +163,7 @@ internal sealed class ColumnChunkWriter
         EndValue();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteDouble(double value)
     {
         AddLevel(1);
@@ -271,6 +275,10 @@ internal sealed class ColumnChunkWriter
         Reset();
         return chunk;
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowDecimalOverflow(long value) =>
+        ThrowHelper.Argument(nameof(value), $"Column '{_column.Name}' is DECIMAL({_column.Precision},{_column.Scale}): unscaled {value} has more than {_column.Precision} digits.");
 
     /// <summary>Returns the rented buffers to the pool (the file is done); the writer must not be used afterwards.</summary>
     public void Release()
