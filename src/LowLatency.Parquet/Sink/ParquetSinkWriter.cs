@@ -35,9 +35,11 @@ public sealed record ParquetSinkOptions
 /// the sink holds the commit marks until then, so Kafka offsets are committed only for rows in closed files. All open
 /// files close together, when they hold <see cref="ParquetSinkOptions.RollRows"/> rows, when the oldest is
 /// <see cref="ParquetSinkOptions.RollInterval"/> old (a timer), and when the sink drains at shutdown.
-/// Not yet done: after a crash between a file's close and the commit that covers it, the restart writes those rows again
-/// into new files (duplicates by key, the same values); a high-water mark per symbol and interval kept with the files
-/// will drop them.
+/// <para>
+/// Crash safety: files are published in two phases with the symbol's high-water marks (<see cref="SymbolPartition"/>),
+/// so a crash never leaves a partial file under a <c>*.parquet</c> name, and rows that a restart derives again from
+/// input read again since the last commit are dropped if the closed files already hold them (<see cref="RowsDropped"/>).
+/// </para>
 /// </remarks>
 public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
 {
@@ -74,7 +76,8 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
     private readonly ParquetSinkOptions _options;
     private readonly ParquetWriterOptions _fileOptions;
     private readonly Lock _lock = new();
-    private readonly Dictionary<(OutputKind Kind, int Symbol, long Day), ParquetFileWriter> _open = [];
+    private readonly Dictionary<(OutputKind Kind, int Symbol), SymbolPartition> _partitions = [];
+    private readonly List<SymbolPartition> _active = []; // read in this roll period, with or without open files
     private readonly ArrayBufferWriter<byte> _key = new(128);
     private readonly Timer _roller;
     private readonly string _run = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
@@ -84,6 +87,7 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
     private long _openRows;
     private long _openedAt;
     private int _rolls;
+    private string _partName;
     private bool _disposed;
     private Exception? _failure; // a close that failed: the rows it held are lost here, so nothing after them is acknowledged
 
@@ -94,6 +98,7 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         _options = options;
         _fileOptions = new ParquetWriterOptions { Codec = options.Codec };
         System.IO.Directory.CreateDirectory(options.Directory);
+        _partName = PartName();
         _roller = new Timer(_ => RollIfOld(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
@@ -102,6 +107,9 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
 
     /// <summary>Files completed so far.</summary>
     public int FilesWritten { get; private set; }
+
+    /// <summary>Rows not written because the closed files already hold them (input read again after a restart).</summary>
+    public long RowsDropped { get; private set; }
 
     /// <inheritdoc />
     public ValueTask WriteAsync(OutputBatch batch, CancellationToken cancellationToken)
@@ -126,9 +134,10 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
             }
 
             _accepted = batch.Sequence;
-            if (_open.Count == 0)
+            if (_openRows == 0)
             {
-                Volatile.Write(ref _durableThrough, _accepted); // nothing of it waits in an open file
+                EndPeriod(); // nothing of it waits in an open file
+                Volatile.Write(ref _durableThrough, _accepted);
             }
             else if (_openRows >= _options.RollRows)
             {
@@ -165,12 +174,12 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
             }
 
             _disposed = true;
-            foreach (var file in _open.Values)
+            foreach (var partition in _active)
             {
-                file.Dispose(); // not completed: the temporary files go, nothing half-written appears
+                partition.Abandon(); // not completed: the temporary files go, nothing half-written appears
             }
 
-            _open.Clear();
+            _active.Clear();
         }
     }
 
@@ -178,7 +187,7 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
     {
         lock (_lock)
         {
-            if (!_disposed && _failure is null && _open.Count > 0 && Environment.TickCount64 - _openedAt >= (long)_options.RollInterval.TotalMilliseconds)
+            if (!_disposed && _failure is null && _openRows > 0 && Environment.TickCount64 - _openedAt >= (long)_options.RollInterval.TotalMilliseconds)
             {
                 try
                 {
@@ -193,38 +202,50 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
     }
 
     /// <summary>
-    /// Completes every open file (flushed, renamed); then everything accepted is durable. If one cannot be completed (disk
-    /// full, directory gone), its rows are lost here: the writer stops for good, <see cref="DurableThrough"/> stays where
-    /// it was, so no commit covers those rows and a restart reads them again from Kafka.
+    /// Completes every open file and publishes it with its symbol's marks (<see cref="SymbolPartition"/>); then everything
+    /// accepted is durable. If one cannot be completed (disk full, directory gone), the rows of the unpublished files are
+    /// lost here: the writer stops for good, <see cref="DurableThrough"/> stays where it was, so no commit covers those
+    /// rows and a restart reads them again from Kafka.
     /// </summary>
     private void Roll()
     {
         ThrowIfFailed();
         try
         {
-            foreach (var file in _open.Values)
+            foreach (var partition in _active)
             {
-                file.Complete();
-                file.Dispose();
-                FilesWritten++;
+                partition.Seal();
+            }
+
+            foreach (var partition in _active)
+            {
+                FilesWritten += partition.Publish();
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _failure = e;
-            foreach (var file in _open.Values)
-            {
-                file.Dispose(); // the ones not completed leave no file behind
-            }
-
-            _open.Clear();
+            EndPeriod();
             throw new InvalidOperationException($"Parquet files under {_options.Directory} could not be closed; their rows stay uncommitted and a restart reads them again: {e.Message}", e);
         }
 
-        _open.Clear();
+        _active.Clear();
         _openRows = 0;
         _rolls++;
+        _partName = PartName();
         Volatile.Write(ref _durableThrough, _accepted);
+    }
+
+    /// <summary>Ends the roll period: open files are abandoned (their temporary files deleted), and marks are read again on next use.</summary>
+    private void EndPeriod()
+    {
+        foreach (var partition in _active)
+        {
+            partition.Abandon();
+        }
+
+        _active.Clear();
+        _openRows = 0;
     }
 
     private void ThrowIfFailed()
@@ -254,33 +275,58 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         return text.Length == 0 ? "%00" : text.ToString();
     }
 
-    private ParquetFileWriter File(OutputKind kind, int symbolId, SymbolTable symbols, long timeNs)
+    private string PartName() => string.Create(CultureInfo.InvariantCulture, $"part-{_run}-{_rolls:D5}.parquet");
+
+    /// <summary>The symbol's directory of the dataset, its marks read at the first use in the roll period.</summary>
+    private SymbolPartition Partition(OutputKind kind, int symbolId, SymbolTable symbols)
     {
-        var day = timeNs / 86_400_000_000_000;
-        if (_open.TryGetValue((kind, symbolId, day), out var file))
+        if (!_partitions.TryGetValue((kind, symbolId), out var partition))
         {
-            return file;
+            var root = Path.Combine(_options.Directory, kind == OutputKind.Candle ? "candles" : "alerts", "symbol=" + PartitionValue(symbols.GetName(symbolId)));
+            partition = new SymbolPartition(root);
+            _partitions.Add((kind, symbolId), partition);
         }
 
-        if (_open.Count == 0)
+        if (!partition.Loaded)
+        {
+            try
+            {
+                partition.Load();
+            }
+            catch (InvalidDataException e)
+            {
+                _failure = e;
+                throw new InvalidOperationException(e.Message, e);
+            }
+
+            _active.Add(partition);
+        }
+
+        return partition;
+    }
+
+    /// <summary>The open file of the symbol's partition for the row's UTC date.</summary>
+    private ParquetFileWriter File(SymbolPartition partition, OutputKind kind, long timeNs)
+    {
+        if (_openRows == 0)
         {
             _openedAt = Environment.TickCount64;
         }
 
-        var date = DateTime.UnixEpoch.AddDays(day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        var directory = Path.Combine(_options.Directory, kind == OutputKind.Candle ? "candles" : "alerts", "symbol=" + PartitionValue(symbols.GetName(symbolId)), "date=" + date);
-        System.IO.Directory.CreateDirectory(directory);
-        file = ParquetFileWriter.Create(
-            Path.Combine(directory, $"part-{_run}-{_rolls:D5}.parquet"),
-            kind == OutputKind.Candle ? s_candles : s_alerts,
-            _fileOptions);
-        _open.Add((kind, symbolId, day), file);
-        return file;
+        _openRows++;
+        return partition.File(timeNs / 86_400_000_000_000, _partName, kind == OutputKind.Candle ? s_candles : s_alerts, _fileOptions);
     }
 
     private void WriteCandle(SymbolTable symbols, in Candle c, in CandleMetrics m)
     {
-        var f = File(OutputKind.Candle, c.SymbolId, symbols, c.OpenTimeNs);
+        var partition = Partition(OutputKind.Candle, c.SymbolId, symbols);
+        if (partition.Holds(c.IntervalNs, c.OpenTimeNs, 0))
+        {
+            RowsDropped++;
+            return;
+        }
+
+        var f = File(partition, OutputKind.Candle, c.OpenTimeNs);
         f.WriteBytes(0, symbols.GetUtf8(c.SymbolId));
         f.WriteBytes(1, OutputRecords.IntervalName(c.IntervalNs));
         f.WriteInt64(2, c.OpenTimeNs / 1_000_000);
@@ -300,13 +346,20 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         Double(f, 16, m.BuySellRatio);
         Double(f, 17, m.RollingVolatility);
         f.EndRow();
-        _openRows++;
+        partition.Advance(c.IntervalNs, c.OpenTimeNs, 0); // after the row: a failed write must not mark it as written
     }
 
     private void WriteAlert(SymbolTable symbols, in OutputEvent e)
     {
         ref readonly var a = ref e.Alert;
-        var f = File(OutputKind.Alert, a.SymbolId, symbols, a.TimeNs);
+        var partition = Partition(OutputKind.Alert, a.SymbolId, symbols);
+        if (partition.Holds((long)a.Kind, a.TimeNs, a.TradeId))
+        {
+            RowsDropped++;
+            return;
+        }
+
+        var f = File(partition, OutputKind.Alert, a.TimeNs);
         _key.ResetWrittenCount();
         _records!.WriteKey(_key, e);
         f.WriteBytes(0, _key.WrittenSpan);
@@ -318,7 +371,7 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         f.WriteInt64(6, a.Value);
         f.WriteInt64(7, a.Threshold);
         f.EndRow();
-        _openRows++;
+        partition.Advance((long)a.Kind, a.TimeNs, a.TradeId);
     }
 
     private static void Double(ParquetFileWriter f, int column, double value)
