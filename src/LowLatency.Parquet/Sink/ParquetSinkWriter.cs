@@ -43,7 +43,8 @@ public sealed record ParquetSinkOptions
 /// </remarks>
 public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
 {
-    private static readonly ParquetSchema s_candles = new(
+    /// <summary>The candles dataset's columns (the candle record of the other sinks, with decimals of scale 8).</summary>
+    public static readonly ParquetSchema CandleSchema = new(
         ParquetColumn.String("symbol", dictionary: true),
         ParquetColumn.String("interval", dictionary: true),
         ParquetColumn.TimestampMillis("open_time"),
@@ -61,9 +62,13 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         ParquetColumn.Boolean("has_gap"),
         ParquetColumn.Double("price_change_pct", optional: true),
         ParquetColumn.Double("buy_sell_ratio", optional: true),
-        ParquetColumn.Double("volatility", optional: true));
+        ParquetColumn.Double("volatility", optional: true),
+        ParquetColumn.Decimal("taker_buy_volume", 18, FixedPoint.Decimals),
+        ParquetColumn.Decimal("taker_buy_quote_volume", 18, FixedPoint.Decimals),
+        ParquetColumn.Int64("late_trades"));
 
-    private static readonly ParquetSchema s_alerts = new(
+    /// <summary>The alerts dataset's columns.</summary>
+    public static readonly ParquetSchema AlertSchema = new(
         ParquetColumn.String("id"),
         ParquetColumn.String("symbol", dictionary: true),
         ParquetColumn.String("type", dictionary: true),
@@ -314,7 +319,7 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         }
 
         _openRows++;
-        return partition.File(timeNs / 86_400_000_000_000, _partName, kind == OutputKind.Candle ? s_candles : s_alerts, _fileOptions);
+        return partition.File(timeNs / 86_400_000_000_000, _partName, kind == OutputKind.Candle ? CandleSchema : AlertSchema, _fileOptions);
     }
 
     private void WriteCandle(SymbolTable symbols, in Candle c, in CandleMetrics m)
@@ -345,6 +350,9 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         Double(f, 15, m.PriceChangePercent);
         Double(f, 16, m.BuySellRatio);
         Double(f, 17, m.RollingVolatility);
+        f.WriteInt64(18, c.TakerBuyVolume.Mantissa);
+        f.WriteInt64(19, c.TakerBuyQuoteVolume.Mantissa);
+        f.WriteInt64(20, c.LateTrades);
         f.EndRow();
         partition.Advance(c.IntervalNs, c.OpenTimeNs, 0); // after the row: a failed write must not mark it as written
     }
