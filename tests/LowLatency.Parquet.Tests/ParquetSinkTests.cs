@@ -139,11 +139,7 @@ public sealed class ParquetSinkTests : IDisposable
     {
         var cold = Path.Combine(_dir, "interrupted");
         var options = new ParquetSinkOptions { Directory = cold, RollInterval = TimeSpan.FromHours(1) };
-        using (var first = new ParquetSinkWriter(options))
-        {
-            await WriteAsync(first, Minutes("BTCUSDT", 0, 30));
-            await first.FlushAsync(CancellationToken.None);
-        }
+        await WriteClosedAsync(options, Minutes("BTCUSDT", 0, 30));
 
         // As if the process died after writing the state file but before renaming: the file is still sealed. Beside it,
         // a sealed file the state does not list (died before the state file) and a temporary file (died mid-write).
@@ -179,11 +175,7 @@ public sealed class ParquetSinkTests : IDisposable
     {
         var cold = Path.Combine(_dir, "damaged");
         var options = new ParquetSinkOptions { Directory = cold, RollInterval = TimeSpan.FromHours(1) };
-        using (var first = new ParquetSinkWriter(options))
-        {
-            await WriteAsync(first, Minutes("BTCUSDT", 0, 3));
-            await first.FlushAsync(CancellationToken.None);
-        }
+        await WriteClosedAsync(options, Minutes("BTCUSDT", 0, 3));
 
         var state = Path.Combine(cold, "candles", "symbol=BTCUSDT", "_lowlatency_state.json");
         File.WriteAllText(state, "{\"version\":1,\"marks\":[{\"stream\":");
@@ -205,6 +197,14 @@ public sealed class ParquetSinkTests : IDisposable
             SymbolId = id,
             Alert = new Alert { SymbolId = id, Kind = AlertKind.WhaleTrade, TimeNs = minute * 60_000_000_000L, TradeId = tradeId, Price = Price.Parse("60000"), Value = 1, Threshold = 1 },
         };
+    }
+
+    /// <summary>A writer's run: the events, its files closed, the writer gone.</summary>
+    private async Task WriteClosedAsync(ParquetSinkOptions options, IEnumerable<OutputEvent> events)
+    {
+        using var writer = new ParquetSinkWriter(options);
+        await WriteAsync(writer, events);
+        await writer.FlushAsync(CancellationToken.None);
     }
 
     private async Task WriteAsync(ParquetSinkWriter writer, IEnumerable<OutputEvent> events)
