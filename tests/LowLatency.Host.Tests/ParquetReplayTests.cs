@@ -30,7 +30,7 @@ public sealed class ParquetReplayTests : IDisposable
     {
         // The trades of a generated session, written to Parquet by another writer: DuckDB, with its own choices
         // (DECIMAL(18,8) prices, microsecond timestamps), one file per symbol under symbol=… directories.
-        var generated = new GeneratedInput(_dir, 40_000, new MarketDataGeneratorOptions { Seed = 7, SymbolCount = 4 });
+        var generated = new GeneratedInput(_dir, 40_000, new MarketDataGeneratorOptions { Seed = 7, SymbolCount = 4, MeanGapNs = 10_000_000 });
         var csv = Path.Combine(_dir, "trades.csv");
         var trades = 0;
         using (var writer = new StreamWriter(csv, append: false, new UTF8Encoding(false)))
