@@ -42,6 +42,7 @@ public sealed class ParquetCrashTests(MockKafkaFixture kafka) : IClassFixture<Mo
         environment["PARQUET_ROLL_ROWS"] = "300"; // a roll every few batches: the kill lands among them
         environment["PARQUET_ROLL_SECONDS"] = "1";
         environment["SINK_BATCH_SIZE"] = "100";
+        environment["PARQUET_TRADES"] = "true";
         var logs = new StringWriter();
 
         _topics.Produce(input, frames.Take(30_000));
@@ -106,6 +107,20 @@ public sealed class ParquetCrashTests(MockKafkaFixture kafka) : IClassFixture<Mo
         Assert.True(wrong.Count == 0, "rows that differ from the uninterrupted run:\n" + string.Join("\n", wrong.Select(w => $"{w.Key}: {w.Value}\nexpected {expected.GetValueOrDefault(w.Key)}")) + "\n" + logs);
         var lost = expected.Keys.Where(key => !stored.ContainsKey(key) && generated.ClosedByItsTrades(key)).ToList();
         Assert.True(lost.Count == 0, $"{lost.Count} closed candles missing from the files, e.g. {string.Join(", ", lost.Take(10))}\n{logs}");
+
+        // The raw trades, kept too: each exactly once, and replayed from the files they give the uninterrupted run's candles.
+        var trades = generated.Frames.Count(f => System.Text.Encoding.UTF8.GetString(f.Frame).Contains("\"e\":\"trade\"", StringComparison.Ordinal));
+        using (var db = new DuckdbConnection())
+        {
+            var counts = db.Query($"SELECT count(*), count(DISTINCT (symbol, trade_id)) FROM read_parquet({DuckdbConnection.Literal(Path.Combine(cold, "trades", "*", "*", "*.parquet"))})").Single();
+            Assert.Equal($"{trades} {trades}", string.Join(' ', counts));
+        }
+
+        var replayed = Path.Combine(_dir, "replayed");
+        Assert.Equal(0, Replay.ReplayCommand.Run([Path.Combine(cold, "trades"), "--out", replayed, "--no-pin", "--quiet-alerts", "--intervals", "1s"], TextWriter.Null));
+        var fromTrades = File.ReadLines(Path.Combine(replayed, "candles.jsonl")).ToDictionary(DaemonTopics.CandleKey);
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), fromTrades.Keys.Order(StringComparer.Ordinal));
+        Assert.All(expected, e => Assert.Equal(DaemonTopics.WithoutVolatility(e.Value), DaemonTopics.WithoutVolatility(fromTrades[e.Key])));
     }
 
     private static List<string> Visible(string cold) =>

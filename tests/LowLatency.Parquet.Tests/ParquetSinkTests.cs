@@ -134,6 +134,40 @@ public sealed class ParquetSinkTests : IDisposable
         Assert.Equal(["100", "130", "131"], alerts.Select(r => r[0]));
     }
 
+    [DuckdbFact]
+    public async Task Trades_WrittenOnlyWhenAskedAndNotTwiceAfterARestart_ReadBackAsTrades()
+    {
+        var cold = Path.Combine(_dir, "trades");
+        using (var off = new ParquetSinkWriter(new ParquetSinkOptions { Directory = cold }))
+        {
+            Assert.False(off.WantsTrades); // off by default: a row per trade
+        }
+
+        var options = new ParquetSinkOptions { Directory = cold, Trades = true, RollInterval = TimeSpan.FromHours(1) };
+        await WriteClosedAsync(options, Enumerable.Range(0, 50).Select(i => Trade("BTCUSDT", 1000 + i)));
+        using (var second = new ParquetSinkWriter(options))
+        {
+            Assert.True(second.WantsTrades);
+            await WriteAsync(second, Enumerable.Range(40, 20).Select(i => Trade("BTCUSDT", 1000 + i))); // read again from an older commit
+            await second.FlushAsync(CancellationToken.None);
+            Assert.Equal(10, second.RowsDropped);
+        }
+
+        using var db = new DuckdbConnection();
+        Assert.Equal(
+            "60 60 1000 1059 60123.45678901 0.00100000",
+            string.Join(' ', db.Query($"SELECT count(*), count(DISTINCT trade_id), min(trade_id), max(trade_id), CAST(max(price) AS VARCHAR), CAST(min(quantity) AS VARCHAR) FROM read_parquet({DuckdbConnection.Literal(cold + "/trades/*/*/*.parquet")})").Single()));
+        using var reader = new Datasets.ParquetTradeReader(Datasets.ParquetDataset.Files([Path.Combine(cold, "trades")]));
+        var ids = new List<long>();
+        while (reader.TryRead(out var trade))
+        {
+            ids.Add(trade.TradeId);
+            Assert.Equal(trade.TradeId % 2 == 0, trade.IsBuyerMaker);
+        }
+
+        Assert.Equal(Enumerable.Range(1000, 60).Select(i => (long)i), ids);
+    }
+
     [Fact]
     public async Task Restart_AfterACrashBetweenTheStateFileAndTheRenames_FinishesThePublishAndDeletesLeftovers()
     {
@@ -187,6 +221,21 @@ public sealed class ParquetSinkTests : IDisposable
 
     private IEnumerable<OutputEvent> Minutes(string symbol, int from, int to) =>
         Enumerable.Range(from, to - from).Select(m => Candle(symbol, m * 60_000L));
+
+    private OutputEvent Trade(string symbol, long id)
+    {
+        var symbolId = _symbols.GetOrAdd(symbol);
+        return new OutputEvent
+        {
+            Kind = OutputKind.Trade,
+            SymbolId = symbolId,
+            Trade = new TradeRecord
+            {
+                Data = new TradeData { TradeId = id, Price = Price.Parse("60123.45678901"), Quantity = Quantity.Parse("0.001"), TradeTimeNs = id * 1_000_000_000, IsBuyerMaker = id % 2 == 0 },
+                ReceiveTimeNs = (id * 1_000_000_000) + 1_500,
+            },
+        };
+    }
 
     private OutputEvent Alert(string symbol, int minute, long tradeId)
     {

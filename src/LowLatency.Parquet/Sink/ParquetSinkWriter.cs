@@ -23,6 +23,12 @@ public sealed record ParquetSinkOptions
 
     /// <summary>… or once the oldest has been open this long. Default 5 minutes.</summary>
     public TimeSpan RollInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Whether to keep the raw trades too, in <c>trades/</c> (the pipeline must pass them on: <c>PassTrades</c>). Default
+    /// false: trades outnumber every other output, so they cost a ring slot and a row each.
+    /// </summary>
+    public bool Trades { get; init; }
 }
 
 /// <summary>
@@ -67,6 +73,16 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         ParquetColumn.Decimal("taker_buy_quote_volume", 18, FixedPoint.Decimals),
         ParquetColumn.Int64("late_trades"));
 
+    /// <summary>The trades dataset's columns (what <c>lowlatency replay</c> reads back as trades).</summary>
+    public static readonly ParquetSchema TradeSchema = new(
+        ParquetColumn.String("symbol", dictionary: true),
+        ParquetColumn.Int64("trade_id"),
+        ParquetColumn.Decimal("price", 18, FixedPoint.Decimals),
+        ParquetColumn.Decimal("quantity", 18, FixedPoint.Decimals),
+        ParquetColumn.TimestampMillis("time"),
+        ParquetColumn.Boolean("is_buyer_maker"),
+        ParquetColumn.TimestampMicros("receive_time"));
+
     /// <summary>The alerts dataset's columns.</summary>
     public static readonly ParquetSchema AlertSchema = new(
         ParquetColumn.String("id"),
@@ -108,6 +124,9 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
     }
 
     /// <inheritdoc />
+    public bool WantsTrades => _options.Trades;
+
+    /// <inheritdoc />
     public long DurableThrough => Volatile.Read(ref _durableThrough);
 
     /// <summary>Files completed so far.</summary>
@@ -134,6 +153,9 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
                         break;
                     case OutputKind.Alert:
                         WriteAlert(batch.Symbols, in e);
+                        break;
+                    case OutputKind.Trade:
+                        WriteTrade(batch.Symbols, e.SymbolId, in e.Trade);
                         break;
                 }
             }
@@ -287,7 +309,13 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
     {
         if (!_partitions.TryGetValue((kind, symbolId), out var partition))
         {
-            var root = Path.Combine(_options.Directory, kind == OutputKind.Candle ? "candles" : "alerts", "symbol=" + PartitionValue(symbols.GetName(symbolId)));
+            var dataset = kind switch
+            {
+                OutputKind.Candle => "candles",
+                OutputKind.Trade => "trades",
+                _ => "alerts",
+            };
+            var root = Path.Combine(_options.Directory, dataset, "symbol=" + PartitionValue(symbols.GetName(symbolId)));
             partition = new SymbolPartition(root);
             _partitions.Add((kind, symbolId), partition);
         }
@@ -319,7 +347,12 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         }
 
         _openRows++;
-        return partition.File(timeNs / 86_400_000_000_000, _partName, kind == OutputKind.Candle ? CandleSchema : AlertSchema, _fileOptions);
+        return partition.File(timeNs / 86_400_000_000_000, _partName, kind switch
+        {
+            OutputKind.Candle => CandleSchema,
+            OutputKind.Trade => TradeSchema,
+            _ => AlertSchema,
+        }, _fileOptions);
     }
 
     private void WriteCandle(SymbolTable symbols, in Candle c, in CandleMetrics m)
@@ -380,6 +413,27 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         f.WriteInt64(7, a.Threshold);
         f.EndRow();
         partition.Advance((long)a.Kind, a.TimeNs, a.TradeId);
+    }
+
+    private void WriteTrade(SymbolTable symbols, int symbolId, in TradeRecord t)
+    {
+        var partition = Partition(OutputKind.Trade, symbolId, symbols);
+        if (partition.Holds(0, t.Data.TradeTimeNs, t.Data.TradeId))
+        {
+            RowsDropped++;
+            return;
+        }
+
+        var f = File(partition, OutputKind.Trade, t.Data.TradeTimeNs);
+        f.WriteBytes(0, symbols.GetUtf8(symbolId));
+        f.WriteInt64(1, t.Data.TradeId);
+        f.WriteInt64(2, t.Data.Price.Mantissa);
+        f.WriteInt64(3, t.Data.Quantity.Mantissa);
+        f.WriteInt64(4, t.Data.TradeTimeNs / 1_000_000);
+        f.WriteBoolean(5, t.Data.IsBuyerMaker);
+        f.WriteInt64(6, t.ReceiveTimeNs / 1_000);
+        f.EndRow();
+        partition.Advance(0, t.Data.TradeTimeNs, t.Data.TradeId);
     }
 
     private static void Double(ParquetFileWriter f, int column, double value)
