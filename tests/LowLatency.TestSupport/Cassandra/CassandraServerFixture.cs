@@ -33,10 +33,11 @@ public sealed class CassandraServer : ThrowawayServer
 
     private static readonly string[] s_exportPackages = ["jdk.internal.ref", "sun.nio.ch", "jdk.internal.misc"];
 
-    private CassandraServer(bool passwordAuthenticator)
+    private CassandraServer(bool passwordAuthenticator, bool durableCommitLog)
         : base("lowlatency-cassandra-")
     {
         PasswordAuthenticator = passwordAuthenticator;
+        DurableCommitLog = durableCommitLog;
         Port = ServerProcess.FreePort();
         StoragePort = ServerProcess.FreePort();
         File.WriteAllText(Path.Combine(DataDirectory, "cassandra.yaml"), Yaml());
@@ -61,11 +62,19 @@ public sealed class CassandraServer : ThrowawayServer
     /// <summary>Whether logins are required (PasswordAuthenticator; user <see cref="DefaultUser"/>).</summary>
     public bool PasswordAuthenticator { get; }
 
+    /// <summary>
+    /// Whether a write is acknowledged only once its commit log is on disk (<c>commitlog_sync: batch</c>), so a kill loses
+    /// nothing acknowledged. Otherwise periodic (Cassandra's default, every 10 s here): replay after a kill stops at the
+    /// last sync, so writes acknowledged since then are gone (seen in the restart tests).
+    /// </summary>
+    public bool DurableCommitLog { get; }
+
     /// <summary>How long the last start took until the CQL port answered (and, with authentication, a login worked).</summary>
     public TimeSpan StartTime { get; private set; }
 
     /// <summary>Starts a server and waits until it answers CQL (and, with the authenticator, accepts the default login).</summary>
-    public static CassandraServer Start(bool passwordAuthenticator = false) => StartNew(new CassandraServer(passwordAuthenticator));
+    public static CassandraServer Start(bool passwordAuthenticator = false, bool durableCommitLog = false) =>
+        StartNew(new CassandraServer(passwordAuthenticator, durableCommitLog));
 
     /// <summary>Starts the server again (same ports, same data) after <see cref="ThrowawayServer.Stop"/>.</summary>
     /// <remarks>Declared here too, so <c>server.Start()</c> is not taken for the static factory.</remarks>
@@ -116,8 +125,8 @@ public sealed class CassandraServer : ThrowawayServer
             .AppendLine(CultureInfo.InvariantCulture, $"data_file_directories: [{Dir("data")}]")
             .AppendLine(CultureInfo.InvariantCulture, $"commitlog_directory: {Dir("commitlog")}")
             .AppendLine(CultureInfo.InvariantCulture, $"saved_caches_directory: {Dir("saved_caches")}")
-            .AppendLine("commitlog_sync: periodic")
-            .AppendLine("commitlog_sync_period_in_ms: 10000")
+            .AppendLine(DurableCommitLog ? "commitlog_sync: batch" : "commitlog_sync: periodic")
+            .AppendLine(DurableCommitLog ? "commitlog_sync_batch_window_in_ms: 2" : "commitlog_sync_period_in_ms: 10000")
             .AppendLine("seed_provider:")
             .AppendLine("  - class_name: org.apache.cassandra.locator.SimpleSeedProvider")
             .AppendLine("    parameters:")
