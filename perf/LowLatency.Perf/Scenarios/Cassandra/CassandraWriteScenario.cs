@@ -6,6 +6,7 @@ using LowLatency.Cassandra;
 using LowLatency.Cassandra.Sink;
 using LowLatency.Market;
 using LowLatency.Perf.Harness;
+using LowLatency.Perf.Scenarios.Binance;
 using LowLatency.Sinks.Batching;
 using LowLatency.TestSupport.Cassandra;
 
@@ -70,22 +71,23 @@ internal sealed class CassandraWriteScenario : IScenario
         var rows = Math.Max(Symbols, Math.Min(context.Options.Events, MaxRows) / Symbols * Symbols);
         var server = s_server.Value;
         var nodeFirst = context.RunNumber % 2 == 0;
-        double nodeRowsPerSecond = 0;
+        (double RowsPerSecond, string Cpu) node = default;
         if (nodeFirst)
         {
-            nodeRowsPerSecond = RunNodeDriver(server, rows);
+            node = RunNodeDriver(server, rows);
         }
 
         var (measurement, sinkCounters) = RunSink(context, server, rows);
         if (!nodeFirst)
         {
-            nodeRowsPerSecond = RunNodeDriver(server, rows);
+            node = RunNodeDriver(server, rows);
         }
 
         var oursRowsPerSecond = rows / measurement.Elapsed.TotalSeconds;
+        var nodeRowsPerSecond = node.RowsPerSecond;
         return context.CreateResult(rows, measurement,
             string.Create(CultureInfo.InvariantCulture,
-                $"ours/node {oursRowsPerSecond / nodeRowsPerSecond:F2}x ({oursRowsPerSecond:N0} vs {nodeRowsPerSecond:N0} rows/s, {(nodeFirst ? "node" : "ours")} first; {sinkCounters})"),
+                $"ours/node {oursRowsPerSecond / nodeRowsPerSecond:F2}x ({oursRowsPerSecond:N0} vs {nodeRowsPerSecond:N0} rows/s, {(nodeFirst ? "node" : "ours")} first; ours: {sinkCounters}; node: {node.Cpu})"),
             ringSize: 0) with
         {
             OtherRates = new Dictionary<string, double> { ["node-driver"] = nodeRowsPerSecond },
@@ -150,9 +152,11 @@ internal sealed class CassandraWriteScenario : IScenario
             });
 
             var window = context.BeginMeasurement();
+            var cpuBefore = ThreadCpu.Capture(server.ProcessId ?? 0, "cassandra");
             gate.Open();
             context.AwaitCompletion(signal, ScenarioContext.Timeout(rows, nanosecondsPerEvent: 500_000), progress: null, feeder);
             var measurement = window.End(signal.EndTimestamp);
+            var cpu = ThreadCpu.PerMessage(cpuBefore, ThreadCpu.Capture(server.ProcessId ?? 0, "cassandra"), rows).Replace("µs/msg", "µs/row", StringComparison.Ordinal);
             var c = sink.Counters;
             if (!drained || c.EventsWritten != rows || c.Failures != 0)
             {
@@ -160,7 +164,7 @@ internal sealed class CassandraWriteScenario : IScenario
             }
 
             VerifyAndDrop(server, options.Keyspace, rows);
-            return (measurement, string.Create(CultureInfo.InvariantCulture, $"{c.Batches:N0} sink batches, {c.Retries} retries"));
+            return (measurement, string.Create(CultureInfo.InvariantCulture, $"{c.Batches:N0} sink batches, {c.Retries} retries, {cpu}"));
         }
         finally
         {
@@ -169,8 +173,9 @@ internal sealed class CassandraWriteScenario : IScenario
         }
     }
 
-    /// <summary>Runs node-writer.js into a fresh keyspace (schema made by our sink, so it is the same) and returns its rows/s.</summary>
-    private static double RunNodeDriver(CassandraServer server, long rows)
+    /// <summary>Runs node-writer.js into a fresh keyspace (schema made by our sink, so it is the same); its rows/s, and the
+    /// CPU per row of Cassandra (from node's start to its exit) and of node (its timed part).</summary>
+    private static (double RowsPerSecond, string Cpu) RunNodeDriver(CassandraServer server, long rows)
     {
         var options = SinkOptions(server, NewKeyspace("node"));
         CassandraSinkWriter.OpenAsync(options).GetAwaiter().GetResult().DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -187,6 +192,7 @@ internal sealed class CassandraWriteScenario : IScenario
             start.ArgumentList.Add(argument);
         }
 
+        var cpuBefore = ThreadCpu.Capture(server.ProcessId ?? 0, "cassandra");
         using var node = Process.Start(start) ?? throw new RunAbortedException("could not start node.");
         var error = node.StandardError.ReadToEndAsync();
         var output = node.StandardOutput.ReadToEnd();
@@ -194,6 +200,8 @@ internal sealed class CassandraWriteScenario : IScenario
         {
             throw new RunAbortedException($"node-writer.js failed (exit {(node.HasExited ? node.ExitCode : -1)}): {error.Result}{output}");
         }
+
+        var cpu = ThreadCpu.PerMessage(cpuBefore, ThreadCpu.Capture(server.ProcessId ?? 0, "cassandra"), rows).Replace("µs/msg", "µs/row", StringComparison.Ordinal);
 
         using var result = JsonDocument.Parse(output);
         var root = result.RootElement;
@@ -203,7 +211,8 @@ internal sealed class CassandraWriteScenario : IScenario
         }
 
         VerifyAndDrop(server, options.Keyspace, rows);
-        return rows / root.GetProperty("seconds").GetDouble();
+        return (rows / root.GetProperty("seconds").GetDouble(),
+            string.Create(CultureInfo.InvariantCulture, $"{cpu}, node {root.GetProperty("cpuSeconds").GetDouble() * 1e6 / rows:0.00}"));
     }
 
     /// <summary>Checks that every partition holds exactly its rows, then drops the keyspace (memory and disk stay flat over runs).</summary>

@@ -5,7 +5,7 @@
 // (one round trip) is inside it, as executeConcurrent does it on first use.
 //
 // usage: node node-writer.js HOST PORT KEYSPACE ROWS SYMBOLS CONCURRENCY
-// prints one JSON line: {"rows":N,"seconds":S,"errors":E}
+// prints one JSON line: {"rows":N,"seconds":S,"cpuSeconds":C,"errors":E,"firstError":null} (C: this process's CPU while timed)
 'use strict';
 const cassandra = require('cassandra-driver');
 
@@ -38,6 +38,7 @@ async function main() {
     ];
   }
 
+  const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const result = await cassandra.concurrent.executeConcurrent(client, query, values, {
     prepare: true,
@@ -46,8 +47,9 @@ async function main() {
     collectResults: false,
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
   await client.shutdown();
-  process.stdout.write(JSON.stringify({ rows, seconds, errors: result.errors.length,
+  process.stdout.write(JSON.stringify({ rows, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, errors: result.errors.length,
     firstError: result.errors.length > 0 ? String(result.errors[0]) : null }) + '\n');
 }
 
