@@ -30,6 +30,8 @@ internal static class CassandraScenarios
 /// <see cref="CassandraSinkWriter"/> behind a <see cref="BatchingSink{TWriter}"/> with the daemon's default options
 /// (batches of 1,000 events, 2 in flight), fed by one thread as the output ring would feed it under load (one ring batch:
 /// every sink batch full), measured from the first event to the end of the drain (every write acknowledged).
+/// Experiments: <c>SINK_BATCH_SIZE</c> and <c>SINK_MAX_IN_FLIGHT</c> (the daemon's variables) and
+/// <c>LOWLATENCY_PERF_CASSANDRA_ROWS_PER_BATCH</c> change our side's options.
 /// Verified: each keyspace holds exactly the rows written, partition by partition.
 /// </summary>
 /// <remarks>
@@ -49,6 +51,9 @@ internal sealed class CassandraWriteScenario : IScenario
     private const int NodeConcurrency = 100;
 
     private const long BaseOpenMs = 1_723_161_240_000;
+
+    /// <summary>Sets <see cref="CassandraSinkOptions.RowsPerBatch"/> for an experiment (the daemon has no variable for it).</summary>
+    private const string RowsPerBatchVariable = "LOWLATENCY_PERF_CASSANDRA_ROWS_PER_BATCH";
 
     private static readonly Lazy<CassandraServer> s_server = new(StartServer);
     private static int s_keyspaces;
@@ -130,12 +135,22 @@ internal sealed class CassandraWriteScenario : IScenario
             events[i] = Row(i, ids[i % Symbols]);
         }
 
-        var options = SinkOptions(server, NewKeyspace("ours"));
+        var options = SinkOptions(server, NewKeyspace("ours")) with
+        {
+            RowsPerBatch = Variable(RowsPerBatchVariable, new CassandraSinkOptions().RowsPerBatch),
+        };
         var writer = CassandraSinkWriter.OpenAsync(options).GetAwaiter().GetResult(); // schema and prepares: before the clock
         var journal = Directory.CreateTempSubdirectory("lowlatency-perf-cassandra-").FullName;
         try
         {
-            using var sink = new BatchingSink<CassandraSinkWriter>(new BatchingSinkOptions { Name = "cassandra", JournalDirectory = journal }, writer, symbols);
+            var sinkOptions = new BatchingSinkOptions
+            {
+                Name = "cassandra",
+                JournalDirectory = journal,
+                BatchSize = Variable("SINK_BATCH_SIZE", new BatchingSinkOptions { Name = "default" }.BatchSize),
+                MaxInFlightBatches = Variable("SINK_MAX_IN_FLIGHT", new BatchingSinkOptions { Name = "default" }.MaxInFlightBatches),
+            };
+            using var sink = new BatchingSink<CassandraSinkWriter>(sinkOptions, writer, symbols);
             var gate = new StartGate();
             var signal = new CompletionSignal();
             var drained = false;
@@ -164,7 +179,8 @@ internal sealed class CassandraWriteScenario : IScenario
             }
 
             VerifyAndDrop(server, options.Keyspace, rows);
-            return (measurement, string.Create(CultureInfo.InvariantCulture, $"{c.Batches:N0} sink batches, {c.Retries} retries, {cpu}"));
+            return (measurement, string.Create(CultureInfo.InvariantCulture,
+                $"{c.Batches:N0} sink batches of {sinkOptions.BatchSize:N0} ({sinkOptions.MaxInFlightBatches} in flight), ≤ {options.RowsPerBatch} rows per BATCH, {c.Retries} retries, {cpu}"));
         }
         finally
         {
@@ -240,6 +256,10 @@ internal sealed class CassandraWriteScenario : IScenario
     private static string NewKeyspace(string writer) => $"perf_{writer}_{Interlocked.Increment(ref s_keyspaces)}";
 
     private static string SymbolName(int s) => $"PERF{s:D3}USDT";
+
+    /// <summary>An experiment's setting from the environment (the daemon's own variable where it has one), else the default.</summary>
+    private static int Variable(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
 
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
 
