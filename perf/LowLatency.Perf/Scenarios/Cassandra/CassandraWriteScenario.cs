@@ -285,9 +285,9 @@ internal sealed class CassandraWriteScenario : IScenario
 
     private static CassandraServer StartServer()
     {
-        if (CassandraAvailability.Home is null || CassandraAvailability.JavaPath is null)
+        if (CassandraInstallation.Home is null || CassandraInstallation.JavaPath is null)
         {
-            throw new RunAbortedException(CassandraAvailability.MissingReason);
+            throw new RunAbortedException(CassandraInstallation.MissingReason);
         }
 
         var server = CassandraServer.Start();
