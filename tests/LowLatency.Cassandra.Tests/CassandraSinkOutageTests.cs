@@ -51,12 +51,22 @@ public sealed class CassandraSinkOutageTests : IDisposable
             _symbols);
 
         var fed = 0;
+        Exception? feederFailure = null;
         var feeder = new Thread(() =>
         {
-            for (var i = 0; i < events.Length; i++)
+            try
             {
-                sink.OnEvent(in events[i], endOfBatch: i % 500 == 499 || i == events.Length - 1);
-                Volatile.Write(ref fed, i + 1);
+                for (var i = 0; i < events.Length; i++)
+                {
+                    sink.OnEvent(in events[i], endOfBatch: i % 500 == 499 || i == events.Length - 1);
+                    Volatile.Write(ref fed, i + 1);
+                }
+            }
+#pragma warning disable CA1031 // Kept for the assertion below; thrown here it would crash the test host (the sink is disposed under a failed test).
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Volatile.Write(ref feederFailure, e);
             }
         }) { IsBackground = true, Name = "sink-feeder" };
         feeder.Start();
@@ -71,6 +81,7 @@ public sealed class CassandraSinkOutageTests : IDisposable
 
         server.Start();
         Assert.True(feeder.Join(TimeSpan.FromSeconds(120)), $"the feeder is stuck at {Volatile.Read(ref fed):N0} of {Rows:N0} after the restart");
+        Assert.Null(Volatile.Read(ref feederFailure));
         Assert.True(sink.Drain(TimeSpan.FromSeconds(60)), "the sink drained after the restart");
 
         var counters = sink.Counters;
