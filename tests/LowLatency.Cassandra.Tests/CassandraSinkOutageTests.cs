@@ -15,7 +15,8 @@ namespace LowLatency.Cassandra.Tests;
 /// <remarks>
 /// The node is one of its own with <c>commitlog_sync: batch</c>: with the default periodic sync a killed node forgets
 /// what it acknowledged since the last sync (see <see cref="CassandraServer.DurableCommitLog"/>), a loss no client can
-/// prevent. The shared node of the collection keeps serving the other tests meanwhile.
+/// prevent. Run against a periodic node this test fails with 22,000 of 24,000 rows: the 2,000 acknowledged before the
+/// kill were gone. The shared node of the collection keeps serving the other tests meanwhile.
 /// </remarks>
 [Collection(CassandraCollection.Name)]
 public sealed class CassandraSinkOutageTests : IDisposable
