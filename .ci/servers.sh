@@ -8,7 +8,7 @@
 # PostgreSQL: a cluster made by initdb, user postgres with password "lowlatency" over TCP; run as root, initdb and
 # pg_ctl run as the postgres user. Redis: redis-server with an append-only file (fsync every second) in the state
 # directory, no password. Cassandra: Apache Cassandra 2.1 from .ci/cassandra.sh on Java 17 (the same launch as the test
-# fixture, tests/LowLatency.TestSupport/Cassandra), no login; it takes 5-20 s to answer and holds about 800 MB.
+# fixture, tests/LowLatency.TestServers/Cassandra), no login; it takes 5-20 s to answer and holds about 800 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=${LOWLATENCY_SERVERS_DIR:-/tmp/lowlatency-servers}

@@ -27,6 +27,11 @@ public interface IShardOutput
     void OnKline(int symbolId, in KlineData kline, long eventTimeNs, long receiveTimeNs)
     {
     }
+
+    /// <summary>A trade arrived and the shard passes trades through (see <see cref="OutputKind.Trade"/>).</summary>
+    void OnTrade(int symbolId, in TradeData trade, long receiveTimeNs)
+    {
+    }
 }
 
 /// <summary>
@@ -88,6 +93,7 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
     private readonly long[] _oldestOpenOffsets; // [partition]: scratch for commit marks
     private readonly long[] _partitionClockNs;  // [partition]: newest trade time seen from it, the same in every shard
     private int _tradedCount;
+    private readonly bool _passTrades;
     private Router _router;
 
     /// <summary>Creates shard <paramref name="shardIndex"/> of <paramref name="shardCount"/>.</summary>
@@ -98,6 +104,7 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
     /// <param name="alerts">Alert thresholds.</param>
     /// <param name="commitMarks">Where commit marks are reported (a Kafka source's watermark); null when nobody commits.</param>
     /// <param name="partitionCapacity">Source partition indexes the marks cover, 0 to this - 1 (default 1,024).</param>
+    /// <param name="passTrades">Whether every trade of the trade stream also goes to <paramref name="output"/> (<see cref="IShardOutput.OnTrade"/>).</param>
     public MarketDataShard(
         int shardIndex,
         int shardCount,
@@ -105,7 +112,8 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
         CandleAggregatorOptions? candles = null,
         AlertOptions? alerts = null,
         ICommitMarks? commitMarks = null,
-        int partitionCapacity = 1024)
+        int partitionCapacity = 1024,
+        bool passTrades = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shardCount, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(shardIndex);
@@ -118,6 +126,7 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
         ArgumentOutOfRangeException.ThrowIfLessThan(partitionCapacity, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(partitionCapacity, SourcePosition.MaxPartitions);
         _commitMarks = commitMarks;
+        _passTrades = passTrades;
         _symbolPartition = new int[candles.SymbolCapacity];
         _symbolPartition.AsSpan().Fill(-1);
         _tradedSymbols = new int[candles.SymbolCapacity];
@@ -199,6 +208,11 @@ public struct MarketDataShard<TOutput> : IValueEventHandler<MarketEvent>
                 if (!_candles.OnTrade(symbolId, trade.TradeId, trade.Price, trade.Quantity, trade.TradeTimeNs, trade.IsBuyerMaker, data.SourcePosition, ref _router))
                 {
                     Counters.TooLateTrades++;
+                }
+
+                if (_passTrades && data.Kind == MarketEventKind.Trade)
+                {
+                    _router.Output.OnTrade(symbolId, in trade, data.ReceiveTimeNs); // raw trades only: aggregate ids are another id space
                 }
 
                 break;

@@ -29,6 +29,12 @@ public enum OutputKind : byte
     /// through for the stores that keep the producers' rows (Cassandra's <c>assets</c> table).
     /// </summary>
     Kline,
+
+    /// <summary>
+    /// A trade of the exchange's trade stream as it arrived, passed through only when the pipeline is asked to
+    /// (<c>PassTrades</c>: the Parquet cold tier's trades dataset), since trades outnumber every derived output.
+    /// </summary>
+    Trade,
 }
 
 /// <summary>
@@ -60,6 +66,19 @@ public struct OutputEvent
 
     /// <summary>The kline passed through (<see cref="OutputKind.Kline"/>).</summary>
     public KlineRecord Kline;
+
+    /// <summary>The trade passed through (<see cref="OutputKind.Trade"/>).</summary>
+    public TradeRecord Trade;
+}
+
+/// <summary>A trade as it arrived, with when the engine received it (<see cref="OutputKind.Trade"/>).</summary>
+public struct TradeRecord
+{
+    /// <summary>The trade: id, price, quantity, time, side.</summary>
+    public TradeData Data;
+
+    /// <summary>When the engine received it (ns since the epoch).</summary>
+    public long ReceiveTimeNs;
 }
 
 /// <summary>A kline as it arrived, with when it was produced and received (<see cref="OutputKind.Kline"/>).</summary>
@@ -133,6 +152,18 @@ public readonly struct RingShardOutput(ValueRingBuffer<OutputEvent> ring) : ISha
         e.Kline.Data = kline;
         e.Kline.EventTimeNs = eventTimeNs;
         e.Kline.ReceiveTimeNs = receiveTimeNs;
+        ring.Publish(sequence);
+    }
+
+    /// <inheritdoc />
+    public void OnTrade(int symbolId, in TradeData trade, long receiveTimeNs)
+    {
+        var sequence = ring.Next();
+        ref var e = ref ring[sequence];
+        e.Kind = OutputKind.Trade;
+        e.SymbolId = symbolId;
+        e.Trade.Data = trade;
+        e.Trade.ReceiveTimeNs = receiveTimeNs;
         ring.Publish(sequence);
     }
 }

@@ -40,6 +40,9 @@ public sealed record MarketDataPipelineOptions
     /// <summary>Source partition indexes the commit marks cover, 0 to this - 1. Default 1,024.</summary>
     public int PartitionCapacity { get; init; } = 1024;
 
+    /// <summary>Whether the shards pass every trade (of the trade stream) on to the output ring (<see cref="OutputKind.Trade"/>), for a sink that stores trades. Default false.</summary>
+    public bool PassTrades { get; init; }
+
     /// <summary>
     /// Decoder of <see cref="FrameFormat.AssetPriceAvro"/> frames: Confluent-framed <c>assets</c> records whose writer
     /// schemas are registered on it. Null (default): a decoder for the embedded schema under schema id 1.
@@ -96,7 +99,7 @@ public sealed class MarketDataPipeline : IDisposable
         {
             shards[i] = _input.HandleEventsWith(
                 new MarketDataShard<RingShardOutput>(
-                    i, shards.Length, new RingShardOutput(Output.RingBuffer), Options.Candles, Options.Alerts, Options.CommitMarks, Options.PartitionCapacity)
+                    i, shards.Length, new RingShardOutput(Output.RingBuffer), Options.Candles, Options.Alerts, Options.CommitMarks, Options.PartitionCapacity, Options.PassTrades)
                 {
                     FlushOnShutdown = Options.FlushOpenCandlesOnShutdown,
                 },

@@ -12,6 +12,7 @@ public sealed class MarketDataShardTests
         public List<Alert> Alerts;
         public List<int> TickerSymbols;
         public List<(int SymbolId, KlineData Kline, long EventTimeNs, long ReceiveTimeNs)> Klines;
+        public List<(int SymbolId, long TradeId, long ReceiveTimeNs)> Trades;
 
         public readonly void OnCandle(in Candle candle, in CandleMetrics metrics) => Candles.Add(candle);
 
@@ -19,10 +20,12 @@ public sealed class MarketDataShardTests
 
         public readonly void OnAlert(in Alert alert) => Alerts.Add(alert);
 
+        public readonly void OnTrade(int symbolId, in TradeData trade, long receiveTimeNs) => Trades.Add((symbolId, trade.TradeId, receiveTimeNs));
+
         public readonly void OnTicker(int symbolId, in LiveTicker ticker) => TickerSymbols.Add(symbolId);
     }
 
-    private static CollectingOutput NewOutput() => new() { Candles = [], Alerts = [], TickerSymbols = [], Klines = [] };
+    private static CollectingOutput NewOutput() => new() { Candles = [], Alerts = [], TickerSymbols = [], Klines = [], Trades = [] };
 
     private static void Publish(ValueRingBuffer<MarketEvent> ring, CandleAggregatorTests.Trade trade)
     {
@@ -143,5 +146,25 @@ public sealed class MarketDataShardTests
 
         shard.OnShutdown();
         Assert.Equal(2, output.Candles.Count);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void OnEvent_Trades_PassedThroughOnlyWhenAskedAndOnlyRawTrades(bool passTrades)
+    {
+        var output = NewOutput();
+        var shard = new MarketDataShard<CollectingOutput>(0, 1, output, new CandleAggregatorOptions { SymbolCapacity = 4 }, passTrades: passTrades);
+        var evt = MarketEvent.Create(4);
+        evt.SymbolId = 3;
+        evt.ReceiveTimeNs = 5_000;
+        foreach (var (kind, id) in (ReadOnlySpan<(MarketEventKind, long)>)[(MarketEventKind.Trade, 10), (MarketEventKind.AggTrade, 900), (MarketEventKind.Trade, 11)])
+        {
+            evt.Kind = kind;
+            evt.Payload.Trade = new TradeData { TradeId = id, Price = Price.Parse("1"), Quantity = Quantity.Parse("1"), TradeTimeNs = id * 1_000_000 };
+            shard.OnEvent(ref evt, id, true);
+        }
+
+        Assert.Equal(passTrades ? [(3, 10L, 5_000L), (3, 11L, 5_000L)] : [], output.Trades);
     }
 }

@@ -144,6 +144,41 @@ public sealed class CassandraConnectionTests(CassandraServerFixture fixture, ITe
     }
 
     [CassandraFact]
+    public async Task QueryPages_12000RowsAtTheDefaultPageSize_ReadsEveryRowOnceInThreePages()
+    {
+        // Issue 7 asks for paging over more than 10,000 rows: beyond two default pages (5,000), and past the 10,000
+        // rows a single CQL page defaults to elsewhere (cqlsh's LIMIT, the drivers' fetch size of old).
+        await using var connection = await WithTableAsync("paged_large", "bucket int, seq int, PRIMARY KEY (bucket, seq)");
+        var insert = await connection.PrepareAsync($"INSERT INTO {Keyspace}.paged_large (bucket, seq) VALUES (?, ?)");
+        await Task.WhenAll(Enumerable.Range(0, 120).Select(async chunk =>
+        {
+            using var batch = new CqlBatch();
+            using var values = new CqlValues();
+            for (var seq = chunk * 100; seq < (chunk + 1) * 100; seq++)
+            {
+                batch.Add(insert, values.Clear().Add(chunk % 12).Add(seq));
+            }
+
+            await connection.BatchAsync(batch);
+        }));
+
+        var seen = new HashSet<int>();
+        var pages = 0;
+        await foreach (var page in connection.QueryPagesAsync($"SELECT seq FROM {Keyspace}.paged_large"))
+        {
+            pages++;
+            Assert.True(page.Count <= connection.Options.PageSize, $"page {pages} has {page.Count} rows");
+            for (var row = 0; row < page.Count; row++)
+            {
+                Assert.True(seen.Add(page.GetInt32(row, 0)), $"row {page.GetInt32(row, 0)} came twice");
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, 12_000), seen.Order());
+        Assert.InRange(pages, 3, 4); // 5,000 + 5,000 + 2,000; the server may end with an empty page
+    }
+
+    [CassandraFact]
     public async Task ConcurrentRequests_2000InsertsOnOneConnection_AllAnsweredWithStreamIdsReused()
     {
         await using var connection = Connect(o => o with { MaxRequestsInFlight = 64 });

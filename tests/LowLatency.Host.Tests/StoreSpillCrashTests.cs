@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Confluent.Kafka;
 using LowLatency.Connectors.Replay;
 using LowLatency.TestSupport;
@@ -123,7 +122,7 @@ public sealed class StoreSpillCrashTests(MockKafkaFixture kafka, PostgresServerF
         // closed is there: including those whose only copy, at the kill, was the journal.
         var expected = generated.ReplayCandles(_dir, intervals: "1s");
         var stored = ReadCandles();
-        var wrong = stored.Where(s => !expected.TryGetValue(s.Key, out var e) || !SameCandle(e, s.Value)).Take(5).ToList();
+        var wrong = stored.Where(s => !expected.TryGetValue(s.Key, out var e) || !StoredCandles.SameCandle(e, s.Value)).Take(5).ToList();
         Assert.True(wrong.Count == 0, "rows that differ from the uninterrupted run:\n" + string.Join("\n", wrong.Select(w => $"{w.Key}: {w.Value}\nexpected {expected.GetValueOrDefault(w.Key)}")) + "\n" + logs);
         var lost = expected.Keys.Where(key => !stored.ContainsKey(key) && generated.ClosedByItsTrades(key)).ToList();
         Assert.True(lost.Count == 0, $"{lost.Count} closed candles missing from PostgreSQL, e.g. {string.Join(", ", lost.Take(10))}\n{logs}");
@@ -160,27 +159,12 @@ public sealed class StoreSpillCrashTests(MockKafkaFixture kafka, PostgresServerF
         while (reader.Read())
         {
             var key = $"{reader.GetString(0)}:{reader.GetString(1)}:{reader.GetInt64(2)}";
-            rows[key] = Describe(reader.GetDecimal(3), reader.GetDecimal(4), reader.GetDecimal(5), reader.GetDecimal(6), reader.GetDecimal(7), reader.GetDecimal(8),
+            rows[key] = StoredCandles.Describe(reader.GetDecimal(3), reader.GetDecimal(4), reader.GetDecimal(5), reader.GetDecimal(6), reader.GetDecimal(7), reader.GetDecimal(8),
                 reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetBoolean(12));
         }
 
         return rows;
     }
-
-    private static bool SameCandle(string expectedJson, string stored)
-    {
-        using var doc = JsonDocument.Parse(expectedJson);
-        var c = doc.RootElement;
-        decimal D(string name) => decimal.Parse(c.GetProperty(name).GetString()!, CultureInfo.InvariantCulture);
-        return Describe(D("open"), D("high"), D("low"), D("close"), D("volume"), D("quote_volume"), c.GetProperty("trades").GetInt64(),
-            c.GetProperty("first_trade_id").GetInt64(), c.GetProperty("last_trade_id").GetInt64(), c.GetProperty("has_gap").GetBoolean()) == stored;
-    }
-
-    private static string Describe(decimal open, decimal high, decimal low, decimal close, decimal volume, decimal quoteVolume, long trades, long first, long last, bool gap) =>
-        string.Create(CultureInfo.InvariantCulture, $"{N(open)} {N(high)} {N(low)} {N(close)} {N(volume)} {N(quoteVolume)} {trades} {first} {last} {gap}");
-
-    /// <summary>Without trailing zeros (numeric(19,8) reads back with 8 decimals; the JSON has as many as needed).</summary>
-    private static decimal N(decimal value) => value / 1.000000000000000000000000000000000m;
 
     private NpgsqlConnection Open()
     {

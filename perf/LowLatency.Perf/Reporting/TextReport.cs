@@ -171,11 +171,12 @@ internal static class TextReport
             : string.Create(s_culture, $"median {Millions(eps.Median)} M events/s (min {Millions(eps.Min)}, max {Millions(eps.Max)}, spread {Spread(eps)}){OtherRates(summary.OtherRates, r => r.Median)}");
     }
 
-    /// <summary>Events/s in millions with three significant digits below 10 M (Kafka runs at fractions of a million), one decimal above.</summary>
+    /// <summary>Events/s in millions with three significant digits below 10 M (Kafka runs at fractions of a million,
+    /// Cassandra writes at hundredths), one decimal above.</summary>
     private static string Millions(double eventsPerSecond)
     {
         var millions = eventsPerSecond / 1e6;
-        return millions.ToString(millions >= 10 ? "F1" : millions >= 1 ? "F2" : "F3", s_culture);
+        return millions.ToString(millions >= 10 ? "F1" : millions >= 1 ? "F2" : millions >= 0.1 ? "F3" : "F4", s_culture);
     }
 
     /// <summary>" (produce 0.312 M/s)" for a run's or a summary's other rates; empty when there are none.</summary>

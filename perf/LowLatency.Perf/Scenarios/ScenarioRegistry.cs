@@ -21,7 +21,7 @@ internal sealed class ScenarioRegistry
     public static ScenarioRegistry CreateDefault()
     {
         var registry = new ScenarioRegistry();
-        foreach (var scenario in RingScenarios.All().Concat(Replay.ReplayScenarios.All()).Concat(Kafka.KafkaScenarios.All()).Concat(Binance.BinanceScenarios.All()).Concat(Parquet.ParquetScenarios.All()))
+        foreach (var scenario in RingScenarios.All().Concat(Replay.ReplayScenarios.All()).Concat(Kafka.KafkaScenarios.All()).Concat(Binance.BinanceScenarios.All()).Concat(Cassandra.CassandraScenarios.All()).Concat(Parquet.ParquetScenarios.All()))
         {
             registry.Add(scenario);
         }

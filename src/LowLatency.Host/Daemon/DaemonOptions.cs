@@ -89,6 +89,7 @@ public sealed record DaemonOptions
         ("PARQUET_CODEC", "snappy", "Codec of the Parquet files: snappy, gzip or none."),
         ("PARQUET_ROLL_ROWS", "1000000", "The open Parquet files are closed (and their rows committed) once they hold this many rows…"),
         ("PARQUET_ROLL_SECONDS", "300", "…or once the oldest has been open this long."),
+        ("PARQUET_TRADES", "false", "true to keep the raw trades too, in trades/ (one row per trade of the trade stream; replayable with lowlatency replay)."),
         ("SINK_OVERFLOW", "backpressure", "What the store sinks (Redis, PostgreSQL, Cassandra) do when a store is slow or down and their buffer is full: backpressure (the source pauses, nothing lost) or spill (to a local journal, replayed when the store is back)."),
         ("SINK_JOURNAL_DIR", "journal", "Where the store sinks keep their spill journals and failed batches."),
         ("SINK_BATCH_SIZE", "1000", "Events per batch written to a store at most."),
@@ -194,6 +195,12 @@ public sealed record DaemonOptions
     {
         string? Get(string name) => variables.Contains(name) ? variables[name] as string : null;
         string Text(string name, string fallback) => Get(name) ?? fallback;
+        bool Flag(string name, bool fallback) => Text(name, fallback ? "true" : "false") switch
+        {
+            "true" or "1" => true,
+            "false" or "0" => false,
+            var other => throw new FormatException($"{name}: '{other}' is not true or false."),
+        };
         string? Optional(string name, string? fallback) => Get(name) is { } v ? (v.Length == 0 ? null : v) : fallback;
         int Int(string name, int fallback, int minimum) => Get(name) is not { } v ? fallback
             : int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= minimum ? n
@@ -317,12 +324,7 @@ public sealed record DaemonOptions
                     Password = Optional("REDIS_PASSWORD", null),
                     Username = Optional("REDIS_USERNAME", null),
                     Database = Int("REDIS_DB", 0, 0),
-                    Tls = Text("REDIS_TLS", "false") switch
-                    {
-                        "true" or "1" => true,
-                        "false" or "0" => false,
-                        var other => throw new FormatException($"REDIS_TLS: '{other}' is not true or false."),
-                    },
+                    Tls = Flag("REDIS_TLS", false),
                     TlsCaFile = Optional("REDIS_TLS_CA_FILE", null),
                     ClientName = "lowlatency",
                 },
@@ -344,6 +346,7 @@ public sealed record DaemonOptions
                 },
                 RollRows = Int("PARQUET_ROLL_ROWS", 1_000_000, 1),
                 RollInterval = TimeSpan.FromSeconds(Int("PARQUET_ROLL_SECONDS", 300, 1)),
+                Trades = Flag("PARQUET_TRADES", false),
             },
             Sinks = new BatchingSinkOptions
             {

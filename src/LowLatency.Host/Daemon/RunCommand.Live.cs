@@ -28,6 +28,7 @@ public static partial class RunCommand
         {
             Shards = options.Shards,
             RingSize = options.RingSize,
+            PassTrades = options.Parquet?.Trades == true,
             Candles = new CandleAggregatorOptions { Intervals = options.Intervals, AllowedLateness = options.Lateness, SymbolCapacity = options.SymbolCapacity },
         });
         using var files = options.OutputDirectory is null ? null : new OutputFileWriter(options.OutputDirectory, symbols, options.OutputFormat);

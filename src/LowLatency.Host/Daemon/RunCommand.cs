@@ -50,6 +50,7 @@ public static partial class RunCommand
         {
             Shards = options.Shards,
             RingSize = options.RingSize,
+            PassTrades = options.Parquet?.Trades == true,
             CommitMarks = watermark,
             PartitionCapacity = watermark.PartitionCapacity,
             FlushOpenCandlesOnShutdown = false,

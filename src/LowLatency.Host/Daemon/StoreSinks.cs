@@ -22,6 +22,7 @@ internal sealed class StoreSinks : IDisposable
     private readonly List<IDisposable> _writers = [];
     private readonly List<IAsyncDisposable> _asyncWriters = [];
     private Timer? _retention;
+    private (ParquetSinkWriter Writer, ILogger Log)? _parquet;
     private readonly List<(string Name, IEventProcessor Thread)> _threads = [];
 
     private StoreSinks()
@@ -72,7 +73,9 @@ internal sealed class StoreSinks : IDisposable
             {
                 var writer = new ParquetSinkWriter(parquet);
                 stores._writers.Add(writer);
-                stores.Add(new BatchingSink<ParquetSinkWriter>(options.Sinks with { Name = "parquet", MaxInFlightBatches = 1 }, writer, symbols, commitMarks, loggers.CreateLogger("LowLatency.Sinks.Parquet")));
+                var log = loggers.CreateLogger("LowLatency.Sinks.Parquet");
+                stores._parquet = (writer, log);
+                stores.Add(new BatchingSink<ParquetSinkWriter>(options.Sinks with { Name = "parquet", MaxInFlightBatches = 1 }, writer, symbols, commitMarks, log));
             }
 
             foreach (var sink in stores._sinks)
@@ -121,6 +124,7 @@ internal sealed class StoreSinks : IDisposable
             drained &= sink.Drain(timeout);
         }
 
+
         return drained;
     }
 
@@ -137,6 +141,14 @@ internal sealed class StoreSinks : IDisposable
     public void Dispose()
     {
         _retention?.Dispose();
+        if (_parquet is { } parquet)
+        {
+            parquet.Log.LogInformation(
+                "Parquet: {Files} files written; {Dropped} rows not written again because closed files held them (input read again after a restart)",
+                parquet.Writer.FilesWritten,
+                parquet.Writer.RowsDropped);
+        }
+
         foreach (var sink in _sinks)
         {
             sink.Dispose();

@@ -10,6 +10,9 @@ public sealed record ReplayCommandOptions
         lowlatency replay [files...] [options]
 
           files               recorded sessions (gzip or plain; formats auto-detected), merged by receive time.
+                              Or Parquet: .parquet files or directories of them (a cold tier's candles/ or a
+                              trades dataset), merged by time: trades go through the engine like live trades,
+                              stored candles are written out as they are (at max speed).
                               With no file, the deterministic generator runs instead.
           --speed max|N       max (default) or N times real time, using the recorded receive times
           --loop N            replay each file N times (default 1)
@@ -111,9 +114,9 @@ public sealed record ReplayCommandOptions
 
     private static ReplayCommandOptions AddFile(ReplayCommandOptions options, List<string> files, string path)
     {
-        if (!File.Exists(path))
+        if (!File.Exists(path) && !Directory.Exists(path))
         {
-            throw new FormatException($"No such file: {path}");
+            throw new FormatException($"No such file or directory: {path}");
         }
 
         files.Add(path);

@@ -23,6 +23,12 @@ public sealed record ParquetSinkOptions
 
     /// <summary>… or once the oldest has been open this long. Default 5 minutes.</summary>
     public TimeSpan RollInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Whether to keep the raw trades too, in <c>trades/</c> (the pipeline must pass them on: <c>PassTrades</c>). Default
+    /// false: trades outnumber every other output, so they cost a ring slot and a row each.
+    /// </summary>
+    public bool Trades { get; init; }
 }
 
 /// <summary>
@@ -35,13 +41,16 @@ public sealed record ParquetSinkOptions
 /// the sink holds the commit marks until then, so Kafka offsets are committed only for rows in closed files. All open
 /// files close together, when they hold <see cref="ParquetSinkOptions.RollRows"/> rows, when the oldest is
 /// <see cref="ParquetSinkOptions.RollInterval"/> old (a timer), and when the sink drains at shutdown.
-/// Not yet done: after a crash between a file's close and the commit that covers it, the restart writes those rows again
-/// into new files (duplicates by key, the same values); a high-water mark per symbol and interval kept with the files
-/// will drop them.
+/// <para>
+/// Crash safety: files are published in two phases with the symbol's high-water marks (<see cref="SymbolPartition"/>),
+/// so a crash never leaves a partial file under a <c>*.parquet</c> name, and rows that a restart derives again from
+/// input read again since the last commit are dropped if the closed files already hold them (<see cref="RowsDropped"/>).
+/// </para>
 /// </remarks>
 public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
 {
-    private static readonly ParquetSchema s_candles = new(
+    /// <summary>The candles dataset's columns (the candle record of the other sinks, with decimals of scale 8).</summary>
+    public static readonly ParquetSchema CandleSchema = new(
         ParquetColumn.String("symbol", dictionary: true),
         ParquetColumn.String("interval", dictionary: true),
         ParquetColumn.TimestampMillis("open_time"),
@@ -59,9 +68,23 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         ParquetColumn.Boolean("has_gap"),
         ParquetColumn.Double("price_change_pct", optional: true),
         ParquetColumn.Double("buy_sell_ratio", optional: true),
-        ParquetColumn.Double("volatility", optional: true));
+        ParquetColumn.Double("volatility", optional: true),
+        ParquetColumn.Decimal("taker_buy_volume", 18, FixedPoint.Decimals),
+        ParquetColumn.Decimal("taker_buy_quote_volume", 18, FixedPoint.Decimals),
+        ParquetColumn.Int64("late_trades"));
 
-    private static readonly ParquetSchema s_alerts = new(
+    /// <summary>The trades dataset's columns (what <c>lowlatency replay</c> reads back as trades).</summary>
+    public static readonly ParquetSchema TradeSchema = new(
+        ParquetColumn.String("symbol", dictionary: true),
+        ParquetColumn.Int64("trade_id"),
+        ParquetColumn.Decimal("price", 18, FixedPoint.Decimals),
+        ParquetColumn.Decimal("quantity", 18, FixedPoint.Decimals),
+        ParquetColumn.TimestampMillis("time"),
+        ParquetColumn.Boolean("is_buyer_maker"),
+        ParquetColumn.TimestampMicros("receive_time"));
+
+    /// <summary>The alerts dataset's columns.</summary>
+    public static readonly ParquetSchema AlertSchema = new(
         ParquetColumn.String("id"),
         ParquetColumn.String("symbol", dictionary: true),
         ParquetColumn.String("type", dictionary: true),
@@ -74,7 +97,8 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
     private readonly ParquetSinkOptions _options;
     private readonly ParquetWriterOptions _fileOptions;
     private readonly Lock _lock = new();
-    private readonly Dictionary<(OutputKind Kind, int Symbol, long Day), ParquetFileWriter> _open = [];
+    private readonly Dictionary<(OutputKind Kind, int Symbol), SymbolPartition> _partitions = [];
+    private readonly List<SymbolPartition> _active = []; // read in this roll period, with or without open files
     private readonly ArrayBufferWriter<byte> _key = new(128);
     private readonly Timer _roller;
     private readonly string _run = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
@@ -84,6 +108,7 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
     private long _openRows;
     private long _openedAt;
     private int _rolls;
+    private string _partName;
     private bool _disposed;
     private Exception? _failure; // a close that failed: the rows it held are lost here, so nothing after them is acknowledged
 
@@ -94,14 +119,21 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         _options = options;
         _fileOptions = new ParquetWriterOptions { Codec = options.Codec };
         System.IO.Directory.CreateDirectory(options.Directory);
+        _partName = PartName();
         _roller = new Timer(_ => RollIfOld(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
+
+    /// <inheritdoc />
+    public bool WantsTrades => _options.Trades;
 
     /// <inheritdoc />
     public long DurableThrough => Volatile.Read(ref _durableThrough);
 
     /// <summary>Files completed so far.</summary>
     public int FilesWritten { get; private set; }
+
+    /// <summary>Rows not written because the closed files already hold them (input read again after a restart).</summary>
+    public long RowsDropped { get; private set; }
 
     /// <inheritdoc />
     public ValueTask WriteAsync(OutputBatch batch, CancellationToken cancellationToken)
@@ -122,13 +154,17 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
                     case OutputKind.Alert:
                         WriteAlert(batch.Symbols, in e);
                         break;
+                    case OutputKind.Trade:
+                        WriteTrade(batch.Symbols, e.SymbolId, in e.Trade);
+                        break;
                 }
             }
 
             _accepted = batch.Sequence;
-            if (_open.Count == 0)
+            if (_openRows == 0)
             {
-                Volatile.Write(ref _durableThrough, _accepted); // nothing of it waits in an open file
+                EndPeriod(); // nothing of it waits in an open file
+                Volatile.Write(ref _durableThrough, _accepted);
             }
             else if (_openRows >= _options.RollRows)
             {
@@ -165,12 +201,12 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
             }
 
             _disposed = true;
-            foreach (var file in _open.Values)
+            foreach (var partition in _active)
             {
-                file.Dispose(); // not completed: the temporary files go, nothing half-written appears
+                partition.Abandon(); // not completed: the temporary files go, nothing half-written appears
             }
 
-            _open.Clear();
+            _active.Clear();
         }
     }
 
@@ -178,7 +214,7 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
     {
         lock (_lock)
         {
-            if (!_disposed && _failure is null && _open.Count > 0 && Environment.TickCount64 - _openedAt >= (long)_options.RollInterval.TotalMilliseconds)
+            if (!_disposed && _failure is null && _openRows > 0 && Environment.TickCount64 - _openedAt >= (long)_options.RollInterval.TotalMilliseconds)
             {
                 try
                 {
@@ -193,38 +229,50 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
     }
 
     /// <summary>
-    /// Completes every open file (flushed, renamed); then everything accepted is durable. If one cannot be completed (disk
-    /// full, directory gone), its rows are lost here: the writer stops for good, <see cref="DurableThrough"/> stays where
-    /// it was, so no commit covers those rows and a restart reads them again from Kafka.
+    /// Completes every open file and publishes it with its symbol's marks (<see cref="SymbolPartition"/>); then everything
+    /// accepted is durable. If one cannot be completed (disk full, directory gone), the rows of the unpublished files are
+    /// lost here: the writer stops for good, <see cref="DurableThrough"/> stays where it was, so no commit covers those
+    /// rows and a restart reads them again from Kafka.
     /// </summary>
     private void Roll()
     {
         ThrowIfFailed();
         try
         {
-            foreach (var file in _open.Values)
+            foreach (var partition in _active)
             {
-                file.Complete();
-                file.Dispose();
-                FilesWritten++;
+                partition.Seal();
+            }
+
+            foreach (var partition in _active)
+            {
+                FilesWritten += partition.Publish();
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _failure = e;
-            foreach (var file in _open.Values)
-            {
-                file.Dispose(); // the ones not completed leave no file behind
-            }
-
-            _open.Clear();
+            EndPeriod();
             throw new InvalidOperationException($"Parquet files under {_options.Directory} could not be closed; their rows stay uncommitted and a restart reads them again: {e.Message}", e);
         }
 
-        _open.Clear();
+        _active.Clear();
         _openRows = 0;
         _rolls++;
+        _partName = PartName();
         Volatile.Write(ref _durableThrough, _accepted);
+    }
+
+    /// <summary>Ends the roll period: open files are abandoned (their temporary files deleted), and marks are read again on next use.</summary>
+    private void EndPeriod()
+    {
+        foreach (var partition in _active)
+        {
+            partition.Abandon();
+        }
+
+        _active.Clear();
+        _openRows = 0;
     }
 
     private void ThrowIfFailed()
@@ -254,33 +302,69 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         return text.Length == 0 ? "%00" : text.ToString();
     }
 
-    private ParquetFileWriter File(OutputKind kind, int symbolId, SymbolTable symbols, long timeNs)
+    private string PartName() => string.Create(CultureInfo.InvariantCulture, $"part-{_run}-{_rolls:D5}.parquet");
+
+    /// <summary>The symbol's directory of the dataset, its marks read at the first use in the roll period.</summary>
+    private SymbolPartition Partition(OutputKind kind, int symbolId, SymbolTable symbols)
     {
-        var day = timeNs / 86_400_000_000_000;
-        if (_open.TryGetValue((kind, symbolId, day), out var file))
+        if (!_partitions.TryGetValue((kind, symbolId), out var partition))
         {
-            return file;
+            var dataset = kind switch
+            {
+                OutputKind.Candle => "candles",
+                OutputKind.Trade => "trades",
+                _ => "alerts",
+            };
+            var root = Path.Combine(_options.Directory, dataset, "symbol=" + PartitionValue(symbols.GetName(symbolId)));
+            partition = new SymbolPartition(root);
+            _partitions.Add((kind, symbolId), partition);
         }
 
-        if (_open.Count == 0)
+        if (!partition.Loaded)
+        {
+            try
+            {
+                partition.Load();
+            }
+            catch (InvalidDataException e)
+            {
+                _failure = e;
+                throw new InvalidOperationException(e.Message, e);
+            }
+
+            _active.Add(partition);
+        }
+
+        return partition;
+    }
+
+    /// <summary>The open file of the symbol's partition for the row's UTC date.</summary>
+    private ParquetFileWriter File(SymbolPartition partition, OutputKind kind, long timeNs)
+    {
+        if (_openRows == 0)
         {
             _openedAt = Environment.TickCount64;
         }
 
-        var date = DateTime.UnixEpoch.AddDays(day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        var directory = Path.Combine(_options.Directory, kind == OutputKind.Candle ? "candles" : "alerts", "symbol=" + PartitionValue(symbols.GetName(symbolId)), "date=" + date);
-        System.IO.Directory.CreateDirectory(directory);
-        file = ParquetFileWriter.Create(
-            Path.Combine(directory, $"part-{_run}-{_rolls:D5}.parquet"),
-            kind == OutputKind.Candle ? s_candles : s_alerts,
-            _fileOptions);
-        _open.Add((kind, symbolId, day), file);
-        return file;
+        _openRows++;
+        return partition.File(timeNs / 86_400_000_000_000, _partName, kind switch
+        {
+            OutputKind.Candle => CandleSchema,
+            OutputKind.Trade => TradeSchema,
+            _ => AlertSchema,
+        }, _fileOptions);
     }
 
     private void WriteCandle(SymbolTable symbols, in Candle c, in CandleMetrics m)
     {
-        var f = File(OutputKind.Candle, c.SymbolId, symbols, c.OpenTimeNs);
+        var partition = Partition(OutputKind.Candle, c.SymbolId, symbols);
+        if (partition.Holds(c.IntervalNs, c.OpenTimeNs, 0))
+        {
+            RowsDropped++;
+            return;
+        }
+
+        var f = File(partition, OutputKind.Candle, c.OpenTimeNs);
         f.WriteBytes(0, symbols.GetUtf8(c.SymbolId));
         f.WriteBytes(1, OutputRecords.IntervalName(c.IntervalNs));
         f.WriteInt64(2, c.OpenTimeNs / 1_000_000);
@@ -299,14 +383,24 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         Double(f, 15, m.PriceChangePercent);
         Double(f, 16, m.BuySellRatio);
         Double(f, 17, m.RollingVolatility);
+        f.WriteInt64(18, c.TakerBuyVolume.Mantissa);
+        f.WriteInt64(19, c.TakerBuyQuoteVolume.Mantissa);
+        f.WriteInt64(20, c.LateTrades);
         f.EndRow();
-        _openRows++;
+        partition.Advance(c.IntervalNs, c.OpenTimeNs, 0); // after the row: a failed write must not mark it as written
     }
 
     private void WriteAlert(SymbolTable symbols, in OutputEvent e)
     {
         ref readonly var a = ref e.Alert;
-        var f = File(OutputKind.Alert, a.SymbolId, symbols, a.TimeNs);
+        var partition = Partition(OutputKind.Alert, a.SymbolId, symbols);
+        if (partition.Holds((long)a.Kind, a.TimeNs, a.TradeId))
+        {
+            RowsDropped++;
+            return;
+        }
+
+        var f = File(partition, OutputKind.Alert, a.TimeNs);
         _key.ResetWrittenCount();
         _records!.WriteKey(_key, e);
         f.WriteBytes(0, _key.WrittenSpan);
@@ -318,7 +412,28 @@ public sealed class ParquetSinkWriter : IDeferredBatchWriter, IDisposable
         f.WriteInt64(6, a.Value);
         f.WriteInt64(7, a.Threshold);
         f.EndRow();
-        _openRows++;
+        partition.Advance((long)a.Kind, a.TimeNs, a.TradeId);
+    }
+
+    private void WriteTrade(SymbolTable symbols, int symbolId, in TradeRecord t)
+    {
+        var partition = Partition(OutputKind.Trade, symbolId, symbols);
+        if (partition.Holds(0, t.Data.TradeTimeNs, t.Data.TradeId))
+        {
+            RowsDropped++;
+            return;
+        }
+
+        var f = File(partition, OutputKind.Trade, t.Data.TradeTimeNs);
+        f.WriteBytes(0, symbols.GetUtf8(symbolId));
+        f.WriteInt64(1, t.Data.TradeId);
+        f.WriteInt64(2, t.Data.Price.Mantissa);
+        f.WriteInt64(3, t.Data.Quantity.Mantissa);
+        f.WriteInt64(4, t.Data.TradeTimeNs / 1_000_000);
+        f.WriteBoolean(5, t.Data.IsBuyerMaker);
+        f.WriteInt64(6, t.ReceiveTimeNs / 1_000);
+        f.EndRow();
+        partition.Advance(0, t.Data.TradeTimeNs, t.Data.TradeId);
     }
 
     private static void Double(ParquetFileWriter f, int column, double value)

@@ -43,6 +43,7 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
     private readonly IDeferredBatchWriter? _deferred; // the writer, when its batches become durable later (files closed)
     private readonly Queue<long> _accepted = new(); // batches a deferred writer accepted, not yet durable (under _lock)
     private readonly bool _wantsKlines;
+    private readonly bool _wantsTrades;
     private readonly ICommitMarks? _commitMarks;
     private readonly ILogger _log;
     private readonly Stack<OutputBatch> _free = new();
@@ -72,6 +73,7 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
         _options = options;
         _writer = writer;
         _wantsKlines = writer.WantsKlines;
+        _wantsTrades = writer.WantsTrades;
         if (writer is IDeferredBatchWriter deferred)
         {
             if (options.MaxInFlightBatches != 1)
@@ -137,6 +139,7 @@ public sealed partial class BatchingSink<TWriter> : IBatchingSink
             case OutputKind.Alert:
             case OutputKind.Ticker:
             case OutputKind.Kline when _wantsKlines:
+            case OutputKind.Trade when _wantsTrades:
                 _filling.Add(in e, Stopwatch.GetTimestamp());
                 if (_filling.IsFull)
                 {

@@ -26,6 +26,9 @@ public interface IBatchWriter
     /// tickers only.
     /// </summary>
     bool WantsKlines => false;
+
+    /// <summary>Whether the batches also carry the trades passed through (<see cref="OutputKind.Trade"/>, when the pipeline passes them).</summary>
+    bool WantsTrades => false;
 }
 
 /// <summary>

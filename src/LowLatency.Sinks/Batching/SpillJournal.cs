@@ -201,7 +201,7 @@ public sealed class SpillJournal : IDisposable
             at += nameLength;
             var e = MemoryMarshal.Read<OutputEvent>(payload.Slice(at, s_eventBytes));
             at += s_eventBytes;
-            e.SymbolId = e.Kind is OutputKind.Candle or OutputKind.Alert or OutputKind.Ticker or OutputKind.Kline ? id : e.SymbolId;
+            e.SymbolId = e.Kind is OutputKind.Candle or OutputKind.Alert or OutputKind.Ticker or OutputKind.Kline or OutputKind.Trade ? id : e.SymbolId;
             e.Candle.SymbolId = e.Kind == OutputKind.Candle ? id : e.Candle.SymbolId;
             e.Alert.SymbolId = e.Kind == OutputKind.Alert ? id : e.Alert.SymbolId;
             into.Add(in e, 0);

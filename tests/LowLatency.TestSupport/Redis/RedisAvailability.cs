@@ -10,7 +10,7 @@ public static class RedisAvailability
     /// <summary>Set to 1 to never skip the Redis tests (<c>.ci/run</c> does).</summary>
     public const string RequireVariable = "LOWLATENCY_REQUIRE_REDIS";
 
-    private static readonly Lazy<string?> s_server = new(() => FindExecutable("redis-server"));
+    private static readonly Lazy<string?> s_server = new(() => ServerProcess.FindExecutable("redis-server"));
 
     /// <summary>The full path of redis-server, or null.</summary>
     public static string? ServerPath => s_server.Value;
@@ -22,22 +22,6 @@ public static class RedisAvailability
     public static string MissingReason =>
         "redis-server is not installed, so the tests against a real Redis are skipped: `sudo bash .ci/redis.sh` " +
         "(or apt-get install redis-server) installs it.";
-
-    /// <summary>A program on PATH (or in the Debian locations), as the shell would find it.</summary>
-    public static string? FindExecutable(string name)
-    {
-        var path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
-        foreach (var directory in path.Split(Path.PathSeparator).Concat(["/usr/bin", "/usr/sbin", "/usr/local/bin"]))
-        {
-            var candidate = Path.Combine(directory, name);
-            if (directory.Length > 0 && File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
-    }
 }
 
 /// <summary>A fact that needs redis-server: skipped with the reason where it is absent (never in CI).</summary>

@@ -28,8 +28,9 @@ internal sealed class ThreadCpu
     /// <summary>What taking this snapshot allocated on the calling thread.</summary>
     public long AllocatedBytes { get; }
 
-    /// <summary>Ticks by thread name (pool threads share one name), plus <c>exchange</c> for <paramref name="exchangePid"/>.</summary>
-    public static ThreadCpu Capture(int exchangePid)
+    /// <summary>Ticks by thread name (pool threads share one name), plus <paramref name="processName"/> (default
+    /// <c>exchange</c>) for the whole process <paramref name="exchangePid"/> (a server the run talks to).</summary>
+    public static ThreadCpu Capture(int exchangePid, string processName = "exchange")
     {
         var before = GC.GetAllocatedBytesForCurrentThread();
         var ticks = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -45,7 +46,7 @@ internal sealed class ThreadCpu
 
             if (TryReadTicks($"/proc/{exchangePid}/stat", out _, out var exchange))
             {
-                ticks["exchange"] = exchange;
+                ticks[processName] = exchange;
             }
         }
 

@@ -77,7 +77,7 @@ public sealed class ServerProcess : IDisposable
             server._process.ErrorDataReceived += (_, e) => server.Append(e.Data);
             server._process.BeginOutputReadLine();
             server._process.BeginErrorReadLine();
-            Poll.Until(() => server.HasExited || ready(), $"{what} to be ready", timeout, () => server.Log);
+            WaitUntil(() => server.HasExited || ready(), $"{what} to be ready", timeout, () => server.Log);
             if (server.HasExited)
             {
                 server._process.WaitForExit(); // drains the redirected output into the log
@@ -91,6 +91,22 @@ public sealed class ServerProcess : IDisposable
         }
 
         return server;
+    }
+
+    /// <summary>A program on PATH (or in the Debian locations), as the shell would find it; null when absent.</summary>
+    public static string? FindExecutable(string name)
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
+        foreach (var directory in path.Split(Path.PathSeparator).Concat(["/usr/bin", "/usr/sbin", "/usr/local/bin"]))
+        {
+            var candidate = Path.Combine(directory, name);
+            if (directory.Length > 0 && File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>A TCP port of 127.0.0.1 that was free a moment ago.</summary>
@@ -126,6 +142,22 @@ public sealed class ServerProcess : IDisposable
         }
 
         _process.Dispose();
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; throws <see cref="TimeoutException"/> with the log at the deadline.
+    /// (Poll.Until in TestSupport does the same for tests, failing through xunit; this project has no xunit.)</summary>
+    private static void WaitUntil(Func<bool> condition, string what, TimeSpan timeout, Func<string> describe)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (!condition())
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0.#} s waiting for: {what}\n{describe()}");
+            }
+
+            Thread.Sleep(10);
+        }
     }
 
     private void Append(string? line)
