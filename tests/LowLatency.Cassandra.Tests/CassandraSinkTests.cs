@@ -6,6 +6,8 @@ using LowLatency.Market;
 using LowLatency.Sinks.Batching;
 using LowLatency.TestSupport.Cassandra;
 
+using LowLatency.TestSupport;
+
 namespace LowLatency.Cassandra.Tests;
 
 /// <summary>
@@ -166,29 +168,5 @@ public sealed class CassandraSinkTests(CassandraServerFixture fixture)
         return e;
     }
 
-    private OutputEvent Candle(string symbol, long openMs)
-    {
-        var id = _symbols.GetOrAdd(symbol);
-        return new OutputEvent
-        {
-            Kind = OutputKind.Candle,
-            SymbolId = id,
-            Candle = new Candle
-            {
-                SymbolId = id,
-                IntervalNs = 60_000_000_000,
-                OpenTimeNs = openMs * 1_000_000,
-                Open = Price.Parse("2601.12345678"),
-                High = Price.Parse("2610"),
-                Low = Price.Parse("2600"),
-                Close = new Price(-1),
-                Volume = Quantity.Parse("3"),
-                TradeCount = 7,
-                FirstTradeId = 10,
-                LastTradeId = 16,
-                HasGap = true,
-            },
-            Metrics = new CandleMetrics(PriceChangePercent: 0.5, BuySellRatio: double.NaN, LogReturn: double.NaN, RollingVolatility: double.NaN, RollingCount: 0),
-        };
-    }
+    private OutputEvent Candle(string symbol, long openMs) => SampleOutputs.Candle(_symbols, symbol, openMs, hasGap: true);
 }

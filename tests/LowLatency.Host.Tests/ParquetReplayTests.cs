@@ -187,4 +187,45 @@ public sealed class ParquetReplayTests : IDisposable
         Assert.Contains(file, error.ToString(), StringComparison.Ordinal);
         Assert.Contains("its columns are x", error.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Replay_TradesFileDamagedInsideAPage_FailsNamingTheFileInsteadOfCrashing()
+    {
+        Directory.CreateDirectory(_dir);
+        var file = Path.Combine(_dir, "trades.parquet");
+        using (var writer = LowLatency.Parquet.Writing.ParquetFileWriter.Create(file, ParquetSinkWriter.TradeSchema))
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                writer.WriteBytes(0, "BTCUSDT"u8);
+                writer.WriteInt64(1, i);
+                writer.WriteInt64(2, 6_000_000_000_000 + (i * 7_919L % 100_003));
+                writer.WriteInt64(3, 100_000 + i);
+                writer.WriteInt64(4, 1_723_075_200_000 + i);
+                writer.WriteBoolean(5, i % 3 == 0);
+                writer.WriteInt64(6, (1_723_075_200_000 + i) * 1_000);
+                writer.EndRow();
+            }
+
+            writer.Complete();
+        }
+
+        var bytes = File.ReadAllBytes(file);
+        Array.Fill(bytes, (byte)0xFF, 64, 2_000); // the first column chunk's page, not the footer: the file opens, reading fails
+        File.WriteAllBytes(file, bytes);
+
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(1, ReplayCommand.Run([file, "--out", Path.Combine(_dir, "out"), "--no-pin"], TextWriter.Null));
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+
+        Assert.Contains(file, error.ToString(), StringComparison.Ordinal);
+    }
 }

@@ -103,10 +103,20 @@ public static class ReplayCommand
                 () => parquetFiles is not null ? new ParquetTradeFrames(parquetFiles)
                     : options.Files.Count == 1 ? RecordingReader.Open(options.Files[0]) : MergedFrameSource.Open(options.Files),
                 new ReplayOptions { Speed = options.Speed, Loops = options.Loops });
-            while (pacer.TryRead(out var frame))
+            try
             {
-                pipeline.Publish(frame.Payload.Span, frame.ReceiveTimeNs, frame.LineNumber);
-                ingest.Tick();
+                while (pacer.TryRead(out var frame))
+                {
+                    pipeline.Publish(frame.Payload.Span, frame.ReceiveTimeNs, frame.LineNumber);
+                    ingest.Tick();
+                }
+            }
+            catch (Exception e) when (parquetFiles is not null && e is ParquetFormatException or IOException)
+            {
+                // A Parquet file damaged past its footer (a row group, a page) is found only when the merge reaches it.
+                pipeline.Complete(TimeSpan.FromSeconds(10));
+                Console.Error.WriteLine($"lowlatency replay: {e.Message}");
+                return 1;
             }
 
             readerErrors += pacer.ErrorLines;

@@ -201,7 +201,15 @@ public abstract class ParquetMerge<TCursor> : IDisposable
 
             while (++_group < reader.RowGroupCount)
             {
-                _rows = Load(_group);
+                try
+                {
+                    _rows = Load(_group);
+                }
+                catch (ParquetFormatException e) when (!e.Message.StartsWith(file, StringComparison.Ordinal))
+                {
+                    throw new ParquetFormatException($"{file}, row group {_group}: {e.Message}", e);
+                }
+
                 Row = 0;
                 if (_rows > 0)
                 {
