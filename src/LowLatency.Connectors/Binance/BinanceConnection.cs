@@ -1,5 +1,6 @@
-using System.Buffers;
+using System.Net.Sockets;
 using System.Net.WebSockets;
+using LowLatency.Connectors.WebSockets;
 using LowLatency.Telemetry;
 
 namespace LowLatency.Connectors.Binance;
@@ -60,36 +61,26 @@ public sealed record BinanceConnectionInfo(
 /// </summary>
 /// <remarks>
 /// <para>
-/// Receive loop: <c>ReceiveAsync(Memory&lt;byte&gt;)</c> into one buffer rented from <see cref="ArrayPool{T}"/>, fragments
-/// appended until the message ends; the receive time is stamped (<see cref="WallClock"/>) as soon as the last fragment
-/// is in, then the frame is delivered in place (no copy) on the thread the read completed on. ClientWebSocket's
-/// ValueTask path is pooled, so after warm-up a message costs no allocation (measured: 0.06 B/frame over 300,000
-/// frames). No cancellation token is passed to the reads (a token registration per read is avoidable cost); the loop is
-/// ended by <see cref="Abort"/> or by the close handshake. A message above <see cref="BinanceStreamOptions.MaxFrameBytes"/>
-/// is read into the same buffer fragment by fragment and dropped, never buffered whole.
-/// </para>
-/// <para>
-/// Ping/pong: ClientWebSocket answers the server's pings itself (a pong with the ping's payload), but only while a
-/// receive is pending; the loop always has one pending except while delivering. Keep-alive pings
+/// The socket, the upgrade and the framing are the transport's (<see cref="WebSocketTransport"/>, chosen by
+/// <see cref="BinanceStreamOptions.Transport"/>): by default ours (<see cref="FramedWebSocket"/>), whose thread reads and
+/// delivers every frame of a read in place, stamped with the read's time. Keep-alive pings
 /// (<see cref="BinanceStreamOptions.KeepAliveInterval"/> with <see cref="BinanceStreamOptions.KeepAliveTimeout"/>) abort
-/// the socket when the pong is late, which ends the pending read as cancelled: counted as a keep-alive timeout.
+/// the connection when the pong is late: counted as a keep-alive timeout.
 /// </para>
 /// <para>
-/// Threads: the receive loop writes the per-frame counters (plain fields, one writer at a time: each await orders the
-/// loop's steps); the supervisor thread reads them with <c>Volatile.Read</c> and owns the control queue, the pacer and the
-/// request ids. The counters are not padded: the supervisor reads them a few times a second, far too rarely for false
-/// sharing to cost the receive loop anything measurable.
+/// Threads: the receive thread writes the per-frame counters (plain fields, one writer); the supervisor thread reads
+/// them with <c>Volatile.Read</c> and owns the control queue, the pacer and the request ids. The counters are not
+/// padded: the supervisor reads them a few times a second, far too rarely for false sharing to cost the receive thread
+/// anything measurable.
 /// </para>
 /// </remarks>
-internal sealed class BinanceConnection<THandler>
+internal sealed class BinanceConnection<THandler> : IWebSocketEvents
     where THandler : IBinanceFrameHandler
 {
     private readonly BinanceStreamClient<THandler> _client;
     private readonly BinanceStreamOptions _options;
-    private readonly ClientWebSocket _socket = new();
+    private readonly WebSocketTransport _transport;
     private readonly Queue<(bool Subscribe, string[] Streams)> _control = new(); // supervisor thread only
-    private byte[] _buffer;
-    private int _capacity;
     private int _state; // BinanceConnectionState
     private string? _closeReason;
     private long _openedNs;
@@ -115,10 +106,9 @@ internal sealed class BinanceConnection<THandler>
         Url = url;
         StartedNs = nowNs;
         Pacer = new ControlMessagePacer(options.SubscribeBudgetPerSecond, ControlWindowNs);
-        _buffer = ArrayPool<byte>.Shared.Rent(options.ReceiveBufferBytes);
-        _capacity = Math.Min(_buffer.Length, options.MaxFrameBytes);
-        _socket.Options.KeepAliveInterval = options.KeepAliveInterval;
-        _socket.Options.KeepAliveTimeout = options.KeepAliveTimeout;
+        _transport = WebSocketTransport.Create(options.Transport, new WebSocketSettings(
+            options.ConnectTimeout, options.KeepAliveInterval, options.KeepAliveTimeout, options.ReceiveBufferBytes, options.MaxFrameBytes,
+            options.CertificateValidation, $"binance-ws-{id}"));
     }
 
     /// <summary>
@@ -159,6 +149,9 @@ internal sealed class BinanceConnection<THandler>
     public long FramesReceived => Volatile.Read(ref _framesReceived);
 
     public long Oversized => Volatile.Read(ref _oversized);
+
+    /// <summary>Server pings answered (-1 where the transport cannot see them).</summary>
+    public long PingsAnswered => _transport.PingsAnswered;
 
     /// <summary>Copies dropped as settled duplicates before the delivery lock (receive loop writes, anyone reads).</summary>
     public long EarlyDuplicates => Volatile.Read(ref _earlyDuplicates);
@@ -232,7 +225,7 @@ internal sealed class BinanceConnection<THandler>
                 Volatile.Write(ref _closingSinceNs, WallClock.UnixNanoseconds());
             }
 
-            _socket.Abort();
+            _transport.Abort();
         }
     }
 
@@ -296,33 +289,18 @@ internal sealed class BinanceConnection<THandler>
 
     private async Task RunAsync()
     {
-        var opened = false;
         try
         {
-            using (var timeout = new CancellationTokenSource(_options.ConnectTimeout))
-            {
-                await _socket.ConnectAsync(Url, timeout.Token).ConfigureAwait(false);
-            }
-
-            Volatile.Write(ref _openedNs, WallClock.UnixNanoseconds());
-            if (Interlocked.CompareExchange(ref _state, (int)BinanceConnectionState.Open, (int)BinanceConnectionState.Connecting) != (int)BinanceConnectionState.Connecting)
-            {
-                _socket.Abort(); // closed while connecting
-                return;
-            }
-
-            opened = true;
-            _client.OnOpened(this);
-            await ReceiveLoopAsync().ConfigureAwait(false);
+            await _transport.RunAsync(Url, this).ConfigureAwait(false);
+            SetReason(_transport.CloseDescription ?? "closed while connecting");
         }
-        catch (OperationCanceledException) when (!opened && _closeReason is null)
+        catch (TimeoutException e)
         {
-            SetReason($"connect timed out after {_options.ConnectTimeout.TotalSeconds:0.###} s");
+            SetReason(e.Message);
         }
-        catch (OperationCanceledException) when (opened && _closeReason is null)
+        catch (WebSocketKeepAliveException e)
         {
-            // Nothing of ours cancels a read: ClientWebSocket's keep-alive aborted the socket (no pong in time).
-            SetReason($"no pong within {_options.KeepAliveTimeout.TotalSeconds:0.###} s of a keep-alive ping");
+            SetReason(e.Message);
             _client.OnKeepAliveTimeout();
         }
         catch (Exception e)
@@ -334,86 +312,52 @@ internal sealed class BinanceConnection<THandler>
         finally
         {
             Volatile.Write(ref _state, (int)BinanceConnectionState.Closed);
-            _socket.Dispose();
-            var buffer = _buffer;
-            _buffer = [];
-            ArrayPool<byte>.Shared.Return(buffer);
+            _transport.Dispose();
             _client.OnEnded();
         }
     }
 
-    private async Task ReceiveLoopAsync()
+    bool IWebSocketEvents.OnOpened()
     {
-        var length = 0;
-        var discarding = false;
-        while (true)
+        Volatile.Write(ref _openedNs, WallClock.UnixNanoseconds());
+        if (Interlocked.CompareExchange(ref _state, (int)BinanceConnectionState.Open, (int)BinanceConnectionState.Connecting) != (int)BinanceConnectionState.Connecting)
         {
-            var result = await _socket.ReceiveAsync(_buffer.AsMemory(length, _capacity - length), CancellationToken.None).ConfigureAwait(false);
-            if (result.MessageType == WebSocketMessageType.Close)
-            {
-                SetReason(_socket.CloseStatus is { } status ? $"closed by the server ({(int)status} {_socket.CloseStatusDescription})" : "closed by the server");
-                return;
-            }
+            return false; // closed while connecting
+        }
 
-            length += result.Count;
-            if (!result.EndOfMessage)
-            {
-                if (length == _capacity)
-                {
-                    if (!discarding && _capacity < _options.MaxFrameBytes)
-                    {
-                        Grow(length);
-                    }
-                    else
-                    {
-                        discarding = true; // too large: keep reading its fragments into the same buffer and drop them
-                        length = 0;
-                    }
-                }
+        _client.OnOpened(this);
+        return true;
+    }
 
-                continue;
-            }
-
-            var receivedNs = WallClock.UnixNanoseconds();
-            _lastFrameNs = receivedNs;
-            _framesReceived++;
-            if (discarding)
-            {
-                _oversized++;
-                discarding = false;
-            }
-            else if (result.MessageType == WebSocketMessageType.Text)
-            {
-                _client.Deliver(this, _buffer.AsSpan(0, length), receivedNs);
-            }
-            else
-            {
-                _client.DeliverBinary();
-            }
-
-            length = 0;
+    void IWebSocketEvents.OnMessage(ReadOnlySpan<byte> payload, bool isText, long receivedNs)
+    {
+        _lastFrameNs = receivedNs;
+        _framesReceived++;
+        if (isText)
+        {
+            _client.Deliver(this, payload, receivedNs);
+        }
+        else
+        {
+            _client.DeliverBinary();
         }
     }
 
-    /// <summary>Doubles the buffer (up to the frame limit), keeping the <paramref name="length"/> bytes read so far.</summary>
-    private void Grow(int length)
+    void IWebSocketEvents.OnOversized(long receivedNs)
     {
-        var capacity = (int)Math.Min((long)_capacity * 2, _options.MaxFrameBytes);
-        var bigger = ArrayPool<byte>.Shared.Rent(capacity);
-        _buffer.AsSpan(0, length).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = bigger;
-        _capacity = Math.Min(bigger.Length, _options.MaxFrameBytes);
+        _lastFrameNs = receivedNs;
+        _framesReceived++;
+        _oversized++;
     }
 
     private async Task SendAsync(byte[] message)
     {
         try
         {
-            await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+            await _transport.SendTextAsync(message).ConfigureAwait(false);
             _client.OnControlSent();
         }
-        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or InvalidOperationException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is WebSocketException or SocketException or ObjectDisposedException or InvalidOperationException or IOException or OperationCanceledException)
         {
             Abort($"sending a control message failed: {e.Message}");
         }
@@ -428,11 +372,11 @@ internal sealed class BinanceConnection<THandler>
     {
         try
         {
-            await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).ConfigureAwait(false);
+            await _transport.CloseOutputAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or InvalidOperationException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is WebSocketException or SocketException or ObjectDisposedException or InvalidOperationException or IOException or OperationCanceledException)
         {
-            _socket.Abort();
+            _transport.Abort();
         }
     }
 }

@@ -21,8 +21,8 @@ namespace LowLatency.Connectors.Binance;
 /// twin carries the group and nothing is lost. Holes no line fills are reported as <see cref="StreamGap"/>s.
 /// </para>
 /// <para>
-/// Delivery: each connection's receive loop delivers on the thread its read completed on (a thread-pool thread, one hop
-/// from the socket engine, which ClientWebSocket cannot avoid). It scans the frame outside any lock, then takes the
+/// Delivery: each connection's receive thread delivers (with the ClientWebSocket transport, the thread-pool thread its
+/// read completed on). It scans the frame outside any lock, then takes the
 /// delivery lock (<see cref="Lock"/>) for the arbiter's decision and the handler call, so the handler sees one call at
 /// a time and may publish into the single-producer ring directly. This is the lowest-latency correct option: a frame
 /// is handed over with no copy and no thread hop, and the lock is mostly uncontended (twins deliver the same frame
@@ -64,6 +64,7 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
     private long _retiredFrames;
     private long _retiredOversized;
     private long _retiredEarlyDuplicates;
+    private long _retiredPings;
     private volatile bool _disposed;
 
     /// <summary>Plans the initial stream groups; nothing connects until <see cref="Start"/>.</summary>
@@ -725,6 +726,7 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
         Volatile.Write(ref _retiredFrames, _retiredFrames + connection.FramesReceived);
         Volatile.Write(ref _retiredOversized, _retiredOversized + connection.Oversized);
         Volatile.Write(ref _retiredEarlyDuplicates, _retiredEarlyDuplicates + connection.EarlyDuplicates);
+        Volatile.Write(ref _retiredPings, _retiredPings + Math.Max(connection.PingsAnswered, 0));
         Volatile.Write(ref _live, [.. _live.Where(c => c != connection)]);
         if (connection.OpenedNs == 0)
         {
@@ -957,9 +959,11 @@ public sealed class BinanceStreamClient<THandler> : IAsyncDisposable
             Frames = Volatile.Read(ref _retiredFrames),
             Oversized = Volatile.Read(ref _retiredOversized),
             EarlyDuplicates = Volatile.Read(ref _retiredEarlyDuplicates),
+            Pings = _options.Transport == BinanceWebSocketTransport.ClientWebSocket ? -1 : Volatile.Read(ref _retiredPings),
         };
         foreach (var connection in Volatile.Read(ref _live))
         {
+            totals.Pings += Math.Max(connection.PingsAnswered, 0);
             totals.Frames += connection.FramesReceived;
             totals.Oversized += connection.Oversized;
             totals.EarlyDuplicates += connection.EarlyDuplicates;

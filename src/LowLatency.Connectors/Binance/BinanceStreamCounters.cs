@@ -96,7 +96,7 @@ public sealed class BinanceStreamCounters
     /// <summary>Connections dropped by the silence watchdog.</summary>
     public long SilenceTimeouts => Volatile.Read(ref SilenceTimeoutsField);
 
-    /// <summary>Connections ClientWebSocket aborted because a keep-alive pong was late.</summary>
+    /// <summary>Connections aborted because the pong to a keep-alive ping was late.</summary>
     public long KeepAliveTimeouts => Volatile.Read(ref KeepAliveTimeoutsField);
 
     /// <summary>SUBSCRIBE/UNSUBSCRIBE messages sent.</summary>
@@ -112,10 +112,10 @@ public sealed class BinanceStreamCounters
     public long MalformedOf(MalformedReason reason) => _arbiter.Malformed(reason);
 
     /// <summary>
-    /// Server pings answered. Not observable: ClientWebSocket answers pings inside its receive path and reports neither
-    /// the ping nor the pong; a missed one shows up as the server closing the connection. Always -1.
+    /// Server pings answered with a pong, over all connections. -1 with the ClientWebSocket transport, which answers
+    /// pings inside its receive path and reports neither the ping nor the pong.
     /// </summary>
-    public long PingsAnswered => -1;
+    public long PingsAnswered => _connections().Pings;
 }
 
 /// <summary>Counts summed over connections.</summary>
@@ -124,5 +124,6 @@ internal struct ConnectionTotals
     public long Frames;
     public long Oversized;
     public long EarlyDuplicates;
+    public long Pings;
     public int Open;
 }

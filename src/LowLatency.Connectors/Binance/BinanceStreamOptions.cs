@@ -1,4 +1,23 @@
+using System.Net.Security;
+
 namespace LowLatency.Connectors.Binance;
+
+/// <summary>The WebSocket implementation under a <see cref="BinanceStreamClient{THandler}"/> (<c>BINANCE_WS_TRANSPORT</c>).</summary>
+public enum BinanceWebSocketTransport
+{
+    /// <summary>
+    /// Ours (<c>framed</c>, the default): RFC 6455 framing over a socket (and TLS for <c>wss</c>) read by a thread of
+    /// its own; every frame of a read is delivered in place. About half of ClientWebSocket's CPU per message, and one
+    /// thread wake-up less per burst. No HTTP proxy support.
+    /// </summary>
+    Framed,
+
+    /// <summary>
+    /// The BCL's <c>ClientWebSocket</c> (<c>clientwebsocket</c>): for an HTTP proxy (it honours <c>HTTPS_PROXY</c>) or
+    /// anything else ours lacks. Its server-ping answers cannot be counted.
+    /// </summary>
+    ClientWebSocket,
+}
 
 /// <summary>
 /// Options of a <see cref="BinanceStreamClient{THandler}"/>. Every default is documented where it is declared; every
@@ -8,8 +27,8 @@ namespace LowLatency.Connectors.Binance;
 public sealed record BinanceStreamOptions
 {
     /// <summary>
-    /// Frames ClientWebSocket itself sends that count against Binance's per-connection message limit and cannot be seen
-    /// by the client: the pong answering the server's ping (every 20 s).
+    /// Frames the transport sends on its own that count against Binance's per-connection message limit: the pong
+    /// answering the server's ping (every 20 s).
     /// </summary>
     internal const int ReservedForPongs = 1;
 
@@ -52,9 +71,9 @@ public sealed record BinanceStreamOptions
 
     /// <summary>
     /// Binance's limit on messages a client sends per connection per second, pings and pongs included. Default 5 (spot).
-    /// The client's own SUBSCRIBE/UNSUBSCRIBE messages get what ClientWebSocket does not use: one per second is left for
+    /// The client's own SUBSCRIBE/UNSUBSCRIBE messages get what the transport does not use: one per second is left for
     /// the pong answering the server's ping, and one more for the keep-alive ping (or unsolicited pong) when
-    /// <see cref="KeepAliveInterval"/> is on, since neither can be observed. With the defaults: 3 per rolling second.
+    /// <see cref="KeepAliveInterval"/> is on, since the pacer does not see them. With the defaults: 3 per rolling second.
     /// </summary>
     public int ControlMessagesPerSecond { get; init; } = 5;
 
@@ -77,16 +96,24 @@ public sealed record BinanceStreamOptions
     public double ReconnectJitter { get; init; } = 0.5;
 
     /// <summary>
-    /// How often ClientWebSocket pings the server when nothing else was received (<c>PING_INTERVAL_SECONDS</c>). Default
-    /// 20 s. Zero turns keep-alive off. The server pings every 20 s itself and ClientWebSocket answers those on its own
-    /// (with the ping's payload, while a receive is pending, which the receive loop always has).
+    /// The WebSocket implementation (<c>BINANCE_WS_TRANSPORT</c>). Default <see cref="BinanceWebSocketTransport.Framed"/>, ours.
+    /// </summary>
+    public BinanceWebSocketTransport Transport { get; init; } = BinanceWebSocketTransport.Framed;
+
+    /// <summary>For <c>wss</c>: replaces the system's check of the server certificate (tests with a self-signed one); null: the system's.</summary>
+    internal RemoteCertificateValidationCallback? CertificateValidation { get; init; }
+
+    /// <summary>
+    /// How often the client pings the server (<c>PING_INTERVAL_SECONDS</c>). Default 20 s. Zero turns keep-alive off.
+    /// The server pings every 20 s itself; those are answered at once with the ping's payload (by ClientWebSocket, while
+    /// a receive is pending, which its receive loop always has).
     /// </summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(20);
 
     /// <summary>
-    /// How long ClientWebSocket waits for the pong to its keep-alive ping before it aborts the connection. Default 10 s.
-    /// <see cref="Timeout.InfiniteTimeSpan"/> makes it send unsolicited pongs instead, which Binance accepts but which
-    /// do not detect a dead connection.
+    /// How long the client waits for the pong to its keep-alive ping before it aborts the connection. Default 10 s.
+    /// <see cref="Timeout.InfiniteTimeSpan"/>: no limit (ClientWebSocket then sends unsolicited pongs instead), which
+    /// does not detect a dead connection.
     /// </summary>
     public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -135,8 +162,8 @@ public sealed record BinanceStreamOptions
 
     /// <summary>
     /// The largest frame accepted, in bytes. Default 4 MiB (the largest Binance stream frames, all-market ticker arrays,
-    /// are around 1 MB). A larger frame is read fragment by fragment into the same buffer, dropped and counted as
-    /// oversized, never buffered whole.
+    /// are around 1 MB). A larger message is skipped as its bytes arrive, dropped and counted as oversized, never
+    /// buffered whole.
     /// </summary>
     public int MaxFrameBytes { get; init; } = 4 * 1024 * 1024;
 
@@ -173,7 +200,7 @@ public sealed record BinanceStreamOptions
 
     /// <summary>
     /// Control messages the client may send per rolling second: <see cref="ControlMessagesPerSecond"/> less what
-    /// ClientWebSocket sends unseen (the pong to the server's ping, and the keep-alive frame when it is on).
+    /// the transport sends on its own (the pong to the server's ping, and the keep-alive frame when it is on).
     /// </summary>
     public int SubscribeBudgetPerSecond => ControlMessagesPerSecond - ReservedForPongs - (KeepAliveInterval > TimeSpan.Zero ? 1 : 0);
 
@@ -209,7 +236,7 @@ public sealed record BinanceStreamOptions
         if (SubscribeBudgetPerSecond < 1)
         {
             throw new ArgumentException(
-                $"{nameof(ControlMessagesPerSecond)} ({ControlMessagesPerSecond}) leaves no room for SUBSCRIBE messages once the pongs and keep-alive frames ClientWebSocket sends are counted.");
+                $"{nameof(ControlMessagesPerSecond)} ({ControlMessagesPerSecond}) leaves no room for SUBSCRIBE messages once the pongs and keep-alive frames the transport sends are counted.");
         }
 
         if (ReconnectJitter is < 0 or > 1 || double.IsNaN(ReconnectJitter))

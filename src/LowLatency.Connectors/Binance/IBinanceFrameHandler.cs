@@ -6,11 +6,10 @@ namespace LowLatency.Connectors.Binance;
 /// </summary>
 /// <remarks>
 /// Calls are serialised: one at a time, never concurrently, though not always from the same thread (each connection's
-/// receive loop delivers on the thread its read completed on, under the client's delivery lock). So the handler may
-/// publish into a single-producer ring (<c>MarketDataPipeline.Publish</c>) without locks of its own. The lock is held
-/// for the call: a handler that blocks (a full ring) stalls every connection, and past the keep-alive timeout
-/// (<see cref="BinanceStreamOptions.KeepAliveTimeout"/>) they are dropped, because ClientWebSocket answers pings only
-/// while a receive is pending. Implement it as a struct to let the JIT devirtualise the calls. From inside a call the
+/// receive thread delivers, under the client's delivery lock). So the handler may publish into a single-producer ring
+/// (<c>MarketDataPipeline.Publish</c>) without locks of its own. The lock is held for the call: a handler that blocks
+/// (a full ring) stalls every connection, and one that blocks for long loses them: the server's pings are answered
+/// by the receive thread, between frames. Implement it as a struct to let the JIT devirtualise the calls. From inside a call the
 /// handler may read <see cref="BinanceStreamClient{THandler}.Counters"/> and call <c>Subscribe</c>/<c>Unsubscribe</c>
 /// (they take no lock); <c>GetConnections</c> and <c>StopAsync</c> it must not call.
 /// </remarks>
@@ -21,7 +20,7 @@ public interface IBinanceFrameHandler
     /// only (it is the connection's receive buffer).
     /// </summary>
     /// <param name="frame">The frame's bytes.</param>
-    /// <param name="receiveTimeNs">When its last fragment arrived: Unix ns from <c>WallClock</c> (monotonic).</param>
+    /// <param name="receiveTimeNs">When the read that completed it returned: Unix ns from <c>WallClock</c> (monotonic).</param>
     void OnFrame(ReadOnlySpan<byte> frame, long receiveTimeNs);
 
     /// <summary>

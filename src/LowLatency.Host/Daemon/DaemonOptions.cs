@@ -35,6 +35,7 @@ public sealed record DaemonOptions
         ("PING_INTERVAL_SECONDS", "20", "Live mode: the client's keep-alive ping interval."),
         ("RECONNECT_MAX_DELAY_SECONDS", "30", "Live mode: longest wait between reconnect attempts (exponential backoff with jitter)."),
         ("WS_CONNECTION_TIMEOUT", "10", "Live mode: seconds to open a connection."),
+        ("BINANCE_WS_TRANSPORT", "framed", "Live mode: framed (ours: RFC 6455 over a socket read by its own thread, about half the CPU per message) or clientwebsocket (the BCL's, which honours HTTPS_PROXY)."),
         ("KAFKA_GROUP_ID", "lowlatency", "Consumer group: instances in one group split the partitions."),
         ("TOPIC_RAW_TRADES", "raw_trades", "Binance JSON trades (raw or combined-stream wrapper); empty to skip."),
         ("TOPIC_RAW_KLINES", "raw_klines", "Binance JSON klines; empty to skip."),
@@ -407,9 +408,16 @@ public sealed record DaemonOptions
             throw new FormatException($"WS_REDUNDANCY: {redundancy} is more than {MaxRedundancy} (each is a connection per stream group; Binance limits connections per IP).");
         }
 
+        var transport = text("BINANCE_WS_TRANSPORT", "framed").ToLowerInvariant() switch
+        {
+            "framed" => BinanceWebSocketTransport.Framed,
+            "clientwebsocket" => BinanceWebSocketTransport.ClientWebSocket,
+            var other => throw new FormatException($"BINANCE_WS_TRANSPORT: '{other}' is not framed or clientwebsocket."),
+        };
         var options = new BinanceStreamOptions
         {
             Url = uri,
+            Transport = transport,
             Streams = streams,
             Redundancy = redundancy,
             KeepAliveInterval = TimeSpan.FromSeconds(integer("PING_INTERVAL_SECONDS", 20, 1)),
