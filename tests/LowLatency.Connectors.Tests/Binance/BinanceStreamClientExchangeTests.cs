@@ -114,6 +114,7 @@ public sealed class BinanceStreamClientExchangeTests(ITestOutputHelper output)
         Assert.Single(exchange.Connections);
         Assert.Equal(1, client.Counters.OpenConnections);
         Assert.Equal(0, client.Counters.Reconnects);
+        Assert.True(client.Counters.PingsAnswered >= 14, $"{client.Counters.PingsAnswered} pings counted as answered");
     }
 
     [Fact]

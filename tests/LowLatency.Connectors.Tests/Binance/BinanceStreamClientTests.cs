@@ -18,20 +18,24 @@ public sealed class BinanceStreamClientTests(ITestOutputHelper output)
 {
     private const string Trades = "btcusdt@trade";
 
-    [Fact]
-    public async Task Receive_TwoLinesGetTheSameFrames_EachTradeOnceAndServerPingAnswered()
+    [Theory]
+    [InlineData(BinanceWebSocketTransport.Framed)]
+    [InlineData(BinanceWebSocketTransport.ClientWebSocket)]
+    public async Task Receive_TwoLinesGetTheSameFrames_EachTradeOnceAndServerPingAnswered(BinanceWebSocketTransport transport)
     {
         await using var exchange = await Exchange(TradeFeed(2_000));
         var handler = new RecordingHandler();
-        await using var client = Client(Options(exchange) with { Redundancy = 2 }, handler);
+        await using var client = Client(Options(exchange) with { Redundancy = 2, Transport = transport }, handler);
         client.Start();
         Poll.Until(() => Subscribed(exchange) == 2, "both lines connected");
         Assert.All(exchange.Connections, c => Assert.Equal("/stream?streams=btcusdt@trade", c.RequestTarget));
 
-        // ClientWebSocket answers the exchange's ping with the ping's payload (the exchange counts only such a pong).
+        // The client answers the exchange's ping with the ping's payload (the exchange counts only such a pong); ours
+        // counts it, ClientWebSocket's answer is invisible (-1).
         var first = exchange.Connections[0];
         await first.SendPingAsync();
         Poll.Until(() => first.Received.Any(m => m.Kind == IncomingKind.Pong), "a pong");
+        Assert.Equal(transport == BinanceWebSocketTransport.Framed ? 1 : -1, client.Counters.PingsAnswered);
 
         exchange.Play();
         Poll.Until(() => handler.Count == 2_000 && client.Counters.Duplicates == 2_000, "2,000 trades delivered, 2,000 copies dropped", null, () => Describe(client, handler));
@@ -108,12 +112,14 @@ public sealed class BinanceStreamClientTests(ITestOutputHelper output)
         Assert.Equal(0, client.Counters.Reconnects);
     }
 
-    [Fact]
-    public async Task Receive_FrameAboveMaxFrameBytes_DroppedFragmentByFragmentAndTheConnectionGoesOn()
+    [Theory]
+    [InlineData(BinanceWebSocketTransport.Framed)]
+    [InlineData(BinanceWebSocketTransport.ClientWebSocket)]
+    public async Task Receive_FrameAboveMaxFrameBytes_DroppedFragmentByFragmentAndTheConnectionGoesOn(BinanceWebSocketTransport transport)
     {
         await using var exchange = await Exchange(feed: null);
         var handler = new RecordingHandler();
-        await using var client = Client(Options(exchange) with { Redundancy = 1, MaxFrameBytes = 64 * 1024, ReceiveBufferBytes = 4 * 1024 }, handler);
+        await using var client = Client(Options(exchange) with { Redundancy = 1, MaxFrameBytes = 64 * 1024, ReceiveBufferBytes = 4 * 1024, Transport = transport }, handler);
         client.Start();
         Poll.Until(() => Subscribed(exchange) == 1, "connected");
         var connection = exchange.Connections[0];
@@ -198,10 +204,12 @@ public sealed class BinanceStreamClientTests(ITestOutputHelper output)
         Poll.Until(() => exchange.Connections[0].Close is not null, "the silent connection closed");
     }
 
-    [Fact]
-    public async Task KeepAlive_ServerNeverAnswersThePings_ConnectionAbortedCountedAndReconnected()
+    [Theory]
+    [InlineData(BinanceWebSocketTransport.Framed)]
+    [InlineData(BinanceWebSocketTransport.ClientWebSocket)]
+    public async Task KeepAlive_ServerNeverAnswersThePings_ConnectionAbortedCountedAndReconnected(BinanceWebSocketTransport transport)
     {
-        // The exchange stops answering (no pongs, no data): ClientWebSocket aborts the connection once the pong is late.
+        // The exchange stops answering (no pongs, no data): the client aborts the connection once the pong is late.
         await using var exchange = await Exchange(feed: null);
         var handler = new RecordingHandler();
         await using var client = Client(
@@ -211,6 +219,7 @@ public sealed class BinanceStreamClientTests(ITestOutputHelper output)
                 KeepAliveInterval = TimeSpan.FromSeconds(1),
                 KeepAliveTimeout = TimeSpan.FromSeconds(1),
                 SilenceTimeout = Timeout.InfiniteTimeSpan,
+                Transport = transport,
             },
             handler);
         client.Start();
@@ -218,7 +227,7 @@ public sealed class BinanceStreamClientTests(ITestOutputHelper output)
         first.StopAnswering();
 
         Poll.Until(() => client.Counters.KeepAliveTimeouts >= 1 && exchange.Connections.Count >= 2, "the unanswered connection dropped and replaced", null, () => Describe(client, handler));
-        Assert.Contains(first.Received, m => m.Kind == IncomingKind.Ping); // ClientWebSocket's keep-alive ping
+        Assert.Contains(first.Received, m => m.Kind == IncomingKind.Ping); // the client's keep-alive ping
         Assert.Equal(0, client.Counters.SilenceTimeouts);
     }
 
