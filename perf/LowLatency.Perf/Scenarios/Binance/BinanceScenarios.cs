@@ -29,8 +29,10 @@ internal static class BinanceScenarios
         new BinanceDrainScenario(rawSocket: false),
         new BinanceThroughputScenario(redundancy: 1, intoRing: false),
         new BinanceThroughputScenario(redundancy: 1, intoRing: true),
+        new BinanceThroughputScenario(redundancy: 1, intoRing: true, BinanceWebSocketTransport.ClientWebSocket),
         new BinanceThroughputScenario(redundancy: 2, intoRing: true),
         new BinanceLatencyScenario(),
+        new BinanceLatencyScenario(BinanceWebSocketTransport.ClientWebSocket),
     ];
 
     /// <summary>Runs an asynchronous step of a scenario (a drain, stopping the client) to its end, or aborts the run.</summary>

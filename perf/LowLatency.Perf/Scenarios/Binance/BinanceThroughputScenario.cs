@@ -19,7 +19,7 @@ namespace LowLatency.Perf.Scenarios.Binance;
 /// message of each thread (by name) and of the exchange (<see cref="ThreadCpu"/>): where the time goes. Verified: every frame delivered once, no gap, nothing
 /// rejected, and the shards saw exactly the feed's trades.
 /// </summary>
-internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing) : IScenario
+internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing, BinanceWebSocketTransport transport = BinanceWebSocketTransport.Framed) : IScenario
 {
     /// <summary>Measured frames per run at most (the feed is a quarter larger, ~270 B each, held by the exchange).</summary>
     private const long MaxFrames = 1_000_000;
@@ -30,16 +30,16 @@ internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing) :
         (false, _) => $"binance-client-noop-r{redundancy}",
         (true, 1) => "binance-ring",
         (true, _) => $"binance-ring-r{redundancy}",
-    };
+    } + (transport == BinanceWebSocketTransport.ClientWebSocket ? "-cws" : string.Empty);
 
     public ScenarioKind Kind => ScenarioKind.Throughput;
 
     public string Category => BinanceScenarios.Category;
 
     public string Description => intoRing
-        ? $"Local exchange (per-connection feed, 150 streams, as fast as taken) -> BinanceStreamClient (Redundancy {redundancy}) -> " +
+        ? $"Local exchange (per-connection feed, 150 streams, as fast as taken) -> BinanceStreamClient (Redundancy {redundancy}, {transport} transport) -> " +
           "decode into the input ring -> shards (cores - 1) -> output ring -> counter; min(--events, 1,000,000) frames after a quarter as many of warm-up."
-        : $"Same feed -> BinanceStreamClient (Redundancy {redundancy}) -> handler that only counts: the client alone.";
+        : $"Same feed -> BinanceStreamClient (Redundancy {redundancy}, {transport} transport) -> handler that only counts: the client alone.";
 
     public string? Baseline => BinanceScenarios.CeilingName;
 
@@ -70,7 +70,8 @@ internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing) :
                 window = context.BeginMeasurement();
                 cpuStart = ThreadCpu.Capture(exchange.Id);
             });
-            client = new BinanceStreamClient<ProbedFrameHandler>(ClientOptions(exchange.BaseUri, feed.Feed.Streams, redundancy), new ProbedFrameHandler(pipeline, probe));
+            client = new BinanceStreamClient<ProbedFrameHandler>(
+                ClientOptions(exchange.BaseUri, feed.Feed.Streams, redundancy) with { Transport = transport }, new ProbedFrameHandler(pipeline, probe));
             client.Start();
             context.AwaitCompletion(probe.Done, ScenarioContext.Timeout(total, nanosecondsPerEvent: 20_000), progress: null);
 
@@ -100,7 +101,7 @@ internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing) :
                     $"published {pipeline?.Messages ?? 0:N0}, {pipeline?.Failures ?? 0} rejected; shards saw {trades:N0} trades of {feed.Trades:N0}.");
             }
 
-            var what = $"Redundancy {redundancy}, {counters.Duplicates:N0} duplicates dropped" +
+            var what = $"{transport}, Redundancy {redundancy}, {counters.Duplicates:N0} duplicates dropped" +
                 (pipeline is null ? ", no-op handler" : $", {pipeline.Options.Shards} shard(s), {(pipeline.Options.BusySpin ? "busy-spin" : "yielding")}") + $"; {cpu}";
             return context.CreateResult(total - warmUp, measurement, what, pipeline?.Options.RingSize ?? 0);
         }
