@@ -109,9 +109,15 @@ internal sealed class BinanceLatencyScenario(BinanceWebSocketTransport transport
                 latency.Add(shard.Handler.Counters.IngestToAggregatedNs);
             }
 
-            return context.CreateResult(total - deliveredBefore, measurement, $"yielding shard, exchange timeline at {rate:N0} frames/s", pipeline.Options.RingSize, latency.Summarize()) with
+            var framesPerRead = probe.Reads == 0 ? 0 : (double)probe.ReceivedToHandlerNs!.TotalCount / probe.Reads;
+            return context.CreateResult(
+                total - deliveredBefore, measurement, $"yielding shard, exchange timeline at {rate:N0} frames/s, {framesPerRead:0.0} frames per read", pipeline.Options.RingSize, latency.Summarize()) with
             {
-                OtherLatencies = new Dictionary<string, LatencySummary> { ["handler"] = probe.ReceivedToHandlerNs!.Summarize() },
+                OtherLatencies = new Dictionary<string, LatencySummary>
+                {
+                    ["handler"] = probe.ReceivedToHandlerNs!.Summarize(),
+                    ["1st of read"] = probe.FirstOfReadNs!.Summarize(),
+                },
             };
         }
         finally

@@ -110,6 +110,8 @@ internal sealed class DeliveryProbe
     private readonly long[] _lastBytes = new long[MaxThreadId];
     private readonly bool[] _seen = new bool[MaxThreadId];
     private readonly LatencyHistogram? _receivedToHandler;
+    private readonly LatencyHistogram? _firstOfRead;
+    private long _lastReceiveTimeNs;
     private bool _measuring;
 
     /// <param name="warmUpFrames">Frames before the window opens (0: it opens before the first).</param>
@@ -124,6 +126,7 @@ internal sealed class DeliveryProbe
         _measuringStarted = measuringStarted;
         _measuring = warmUpFrames == 0;
         _receivedToHandler = timeReceivedToHandler ? new LatencyHistogram(highestTrackableValue: 60_000_000_000) : null;
+        _firstOfRead = timeReceivedToHandler ? new LatencyHistogram(highestTrackableValue: 60_000_000_000) : null;
     }
 
     /// <summary>Frames seen; read after the run (or under the delivery lock).</summary>
@@ -137,6 +140,15 @@ internal sealed class DeliveryProbe
 
     /// <summary>The client's receive time to the end of the handler's work (the publish into the ring), ns, per frame in the window (when asked for).</summary>
     public LatencyHistogram? ReceivedToHandlerNs => _receivedToHandler;
+
+    /// <summary>
+    /// As <see cref="ReceivedToHandlerNs"/>, for the first frame of each read only (frames of one read share its receive
+    /// time): the wake-up and the first frame's work, without the wait behind the others of a burst.
+    /// </summary>
+    public LatencyHistogram? FirstOfReadNs => _firstOfRead;
+
+    /// <summary>Reads that delivered frames inside the window (distinct receive times).</summary>
+    public long Reads { get; private set; }
 
     /// <summary>Bytes the delivering threads allocated inside the window (see the remarks).</summary>
     public long DeliveringThreadBytes
@@ -159,7 +171,18 @@ internal sealed class DeliveryProbe
         if (_measuring)
         {
             Sample();
-            _receivedToHandler?.Record(WallClock.UnixNanoseconds() - receiveTimeNs);
+            if (_receivedToHandler is not null)
+            {
+                var latency = WallClock.UnixNanoseconds() - receiveTimeNs;
+                _receivedToHandler.Record(latency);
+                if (receiveTimeNs != _lastReceiveTimeNs)
+                {
+                    _firstOfRead!.Record(latency);
+                    Reads++;
+                }
+            }
+
+            _lastReceiveTimeNs = receiveTimeNs;
         }
 
         var frames = ++Frames;
