@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
 using LowLatency.Codecs.Avro;
+using LowLatency.Connectors.Binance;
 using LowLatency.Connectors.Replay;
 using LowLatency.Engine;
 using LowLatency.Host.Daemon;
@@ -46,7 +47,7 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
             ("RING_SIZE", "1000"), ("KAFKA_ACKS", "2"), ("KAFKA_COMPRESSION", "brotli"), ("BATCH_SIZE", "0"), ("OUTPUT_FORMAT", "xml"),
             ("CANDLE_INTERVALS", "1s,fortnight"), ("LOG_LEVEL", "Loud"), ("ASSET_SCHEMA_LOCATION", "/no/such.avsc"), ("SHARDS", "x"),
             ("HTTP_LISTEN", "localhost:8080"), ("HTTP_LISTEN", "127.0.0.1"), ("HTTP_LISTEN", "::1:80"), ("HTTP_LISTEN", "1.2.3.4:99999"),
-            ("KAFKA_OUTPUT_ENCODING", "protobuf"), ("KAFKA_OUTPUT_ENCODING", "Avro"), ("AVRO_SCHEMA_ID_CANDLES", "7"),
+            ("KAFKA_OUTPUT_ENCODING", "protobuf"), ("KAFKA_OUTPUT_ENCODING", "Avro"), ("AVRO_SCHEMA_ID_CANDLES", "7"), ("SHARD_WAIT", "nap"),
         })
         {
             var variables = new Hashtable(good) { [name] = value };
@@ -57,6 +58,16 @@ public sealed class RunCommandTests(MockKafkaFixture kafka) : IClassFixture<Mock
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 8080), DaemonOptions.FromVariables(good).HttpListen);
         Assert.Null(DaemonOptions.FromVariables(new Hashtable(good) { ["HTTP_LISTEN"] = "" }).HttpListen);
         Assert.Equal(new IPEndPoint(IPAddress.IPv6Loopback, 0), DaemonOptions.FromVariables(new Hashtable(good) { ["HTTP_LISTEN"] = "[::1]:0" }).HttpListen);
+
+        Assert.Equal(ShardWait.Yield, DaemonOptions.FromVariables(good).ShardWait);
+        Assert.Equal(ShardWait.Sleep, DaemonOptions.FromVariables(new Hashtable(good) { ["SHARD_WAIT"] = "Sleep" }).ShardWait);
+        Assert.Equal(ShardWait.Spin, DaemonOptions.FromVariables(new Hashtable(good) { ["SHARD_WAIT"] = "spin" }).ShardWait);
+
+        // Live mode's own variables are read only without Kafka.
+        Assert.Equal(BinanceWebSocketTransport.Framed, DaemonOptions.FromVariables(new Hashtable()).Live!.Transport);
+        Assert.Equal(BinanceWebSocketTransport.ClientWebSocket, DaemonOptions.FromVariables(new Hashtable { ["BINANCE_WS_TRANSPORT"] = "ClientWebSocket" }).Live!.Transport);
+        var transport = Assert.Throws<FormatException>(() => DaemonOptions.FromVariables(new Hashtable { ["BINANCE_WS_TRANSPORT"] = "websocket-sharp" }));
+        Assert.StartsWith("BINANCE_WS_TRANSPORT", transport.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -99,6 +99,7 @@ public sealed record DaemonOptions
         ("CANDLE_INTERVALS", "1s,1m,5m,15m,1h", "Candle intervals."),
         ("ALLOWED_LATENESS_MS", "2000", "How late a trade may arrive and still update its candle."),
         ("SHARDS", "cores - 1 (at least 1)", "Aggregation shards (pinned threads)."),
+        ("SHARD_WAIT", "yield", "How idle shards wait: yield (microseconds to pick up an event; a core per shard stays busy even with no input), spin (lowest latency, a dedicated core each) or sleep (almost no CPU when idle; up to ~1 ms after an idle spell)."),
         ("RING_SIZE", "16384", "Slots of the input and output rings (a power of two)."),
         ("SYMBOL_CAPACITY", "4096", "Most distinct symbols."),
         ("LOG_LEVEL", "Information", "Trace, Debug, Information, Warning, Error or Critical."),
@@ -180,6 +181,9 @@ public sealed record DaemonOptions
     public int Shards { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
 
     public int RingSize { get; init; } = 16_384;
+
+    /// <summary>How idle shards wait (<c>SHARD_WAIT</c>).</summary>
+    public ShardWait ShardWait { get; init; } = ShardWait.Yield;
 
     public int SymbolCapacity { get; init; } = 4096;
 
@@ -365,6 +369,13 @@ public sealed record DaemonOptions
             },
             Shards = Int("SHARDS", Math.Max(1, Environment.ProcessorCount - 1), 1),
             RingSize = ringSize,
+            ShardWait = Text("SHARD_WAIT", "yield").ToLowerInvariant() switch
+            {
+                "yield" => ShardWait.Yield,
+                "spin" => ShardWait.Spin,
+                "sleep" => ShardWait.Sleep,
+                var other => throw new FormatException($"SHARD_WAIT: '{other}' is not yield, spin or sleep."),
+            },
             SymbolCapacity = Int("SYMBOL_CAPACITY", 4096, 1),
             LogLevel = Enum.TryParse<LogLevel>(Text("LOG_LEVEL", "Information"), ignoreCase: true, out var level) && Enum.IsDefined(level) ? level
                 : throw new FormatException($"LOG_LEVEL: '{Get("LOG_LEVEL")}' is not Trace, Debug, Information, Warning, Error or Critical."),
@@ -482,6 +493,19 @@ public sealed record DaemonOptions
             throw new FormatException($"{name}: {e.Message}", e);
         }
     }
+}
+
+/// <summary>How idle shards wait for events (<c>SHARD_WAIT</c>).</summary>
+public enum ShardWait
+{
+    /// <summary>Spin briefly, then yield the core between checks.</summary>
+    Yield,
+
+    /// <summary>Spin: a dedicated core per shard.</summary>
+    Spin,
+
+    /// <summary>Spin, yield, then sleep 1 ms between checks.</summary>
+    Sleep,
 }
 
 /// <summary>What <c>lowlatency run</c> does.</summary>

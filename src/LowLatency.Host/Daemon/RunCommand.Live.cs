@@ -28,6 +28,8 @@ public static partial class RunCommand
         {
             Shards = options.Shards,
             RingSize = options.RingSize,
+            BusySpin = options.ShardWait == ShardWait.Spin,
+            SleepWhenIdle = options.ShardWait == ShardWait.Sleep,
             PassTrades = options.Parquet?.Trades == true,
             Candles = new CandleAggregatorOptions { Intervals = options.Intervals, AllowedLateness = options.Lateness, SymbolCapacity = options.SymbolCapacity },
         });

@@ -50,6 +50,8 @@ public static partial class RunCommand
         {
             Shards = options.Shards,
             RingSize = options.RingSize,
+            BusySpin = options.ShardWait == ShardWait.Spin,
+            SleepWhenIdle = options.ShardWait == ShardWait.Sleep,
             PassTrades = options.Parquet?.Trades == true,
             CommitMarks = watermark,
             PartitionCapacity = watermark.PartitionCapacity,
