@@ -39,6 +39,9 @@ internal sealed class FramedWebSocket(WebSocketSettings settings) : WebSocketTra
     /// <summary>How long a send may block before the connection is aborted.</summary>
     public const int SendTimeoutMs = 10_000;
 
+    /// <summary>How long, after the close handshake, the server is given to close the TCP connection first.</summary>
+    public const int CloseLingerMs = 1_000;
+
     private const int OpClose = 0x8;
     private const int OpPing = 0x9;
     private const int OpPong = 0xA;
@@ -138,7 +141,7 @@ internal sealed class FramedWebSocket(WebSocketSettings settings) : WebSocketTra
             var receiver = _receiver!;
             if (receiver.Pending > 0 && receiver.Commit(0, WallClock.UnixNanoseconds()))
             {
-                OnCloseFrame(receiver);
+                OnCloseFrame(receiver, stream);
                 return;
             }
 
@@ -152,7 +155,7 @@ internal sealed class FramedWebSocket(WebSocketSettings settings) : WebSocketTra
 
                 if (receiver.Commit(read, WallClock.UnixNanoseconds()))
                 {
-                    OnCloseFrame(receiver);
+                    OnCloseFrame(receiver, stream);
                     return;
                 }
             }
@@ -244,10 +247,27 @@ internal sealed class FramedWebSocket(WebSocketSettings settings) : WebSocketTra
         _socket?.Dispose();
     }
 
-    private void OnCloseFrame(WebSocketReceiver receiver)
+    // The server's close frame: answer it (§5.5.1; 1005/1006/1015 may not be sent), then let the server close TCP
+    // first (§7.1.1): closing with unread bytes (a ping in flight) would reset the connection, and a reset can destroy
+    // our close frame before the server reads it.
+    private void OnCloseFrame(WebSocketReceiver receiver, Stream stream)
     {
         CloseDescription = DescribeClose(receiver.CloseStatus, receiver.CloseReason);
-        TrySendClose(receiver.CloseStatus is 1005 or 1006 or 1015 ? 1000 : receiver.CloseStatus); // answer (§5.5.1); 1005/6/15 may not be sent
+        TrySendClose(receiver.CloseStatus is 1005 or 1006 or 1015 ? 1000 : receiver.CloseStatus);
+        try
+        {
+            var socket = _socket!;
+            socket.ReceiveTimeout = CloseLingerMs;
+            var deadline = Environment.TickCount64 + CloseLingerMs;
+            while (Environment.TickCount64 < deadline && stream.Read(receiver.FreeSpace) > 0)
+            {
+                // Discard what follows the close frame until the server closes the connection.
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            // Timed out or reset: the connection is over either way.
+        }
     }
 
     private void StartKeepAlive()

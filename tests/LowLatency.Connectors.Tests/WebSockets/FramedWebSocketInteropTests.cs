@@ -57,7 +57,8 @@ public sealed class FramedWebSocketInteropTests
         Assert.True(events.Messages.All(m => m.IsText));
         Assert.True(socket.PingsAnswered >= 3, $"{socket.PingsAnswered} pings answered");
         Assert.Equal("closed by the server (1001 bye now)", socket.CloseDescription);
-        Assert.Null(server.Failure);
+        await server.Done.WaitAsync(Poll.DefaultTimeout);
+        Assert.True(server.Failure is null, server.Failure);
         Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, server.ClientCloseStatus); // our answer echoes the code
     }
 
@@ -96,6 +97,87 @@ public sealed class FramedWebSocketInteropTests
         var error = await Assert.ThrowsAsync<TimeoutException>(() => socket.RunAsync(new Uri($"ws://127.0.0.1:{port}/ws"), new RecordingEvents()).WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("connect timed out after 0.5 s", error.Message, StringComparison.Ordinal);
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"took {started.Elapsed}");
+    }
+
+    [Fact]
+    public async Task ServerBreaksTheProtocol_ClientSendsClose1002AndFails()
+    {
+        // A hand-driven server: a correct 101, then a masked frame, which a server must never send (RFC 6455 §5.1).
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var server = Task.Run(async () =>
+        {
+            using var peer = await listener.AcceptTcpClientAsync();
+            var stream = peer.GetStream();
+            var key = ReadUpgradeKey(stream);
+            var accept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+            stream.Write(Encoding.ASCII.GetBytes($"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"));
+            stream.Write([0x81, 0x82, 1, 2, 3, 4, (byte)'h' ^ 1, (byte)'i' ^ 2]);
+            return ReadClientFrame(stream);
+        });
+        using var socket = new FramedWebSocket(Settings(null, keepAlive: TimeSpan.Zero));
+
+        var error = await Assert.ThrowsAsync<WebSocketProtocolException>(() => socket.RunAsync(new Uri($"ws://127.0.0.1:{port}/ws"), new RecordingEvents()));
+        Assert.Contains("masked", error.Message, StringComparison.Ordinal);
+        var (opcode, payload) = await server.WaitAsync(Poll.DefaultTimeout);
+        Assert.Equal(0x8, opcode);
+        Assert.Equal(1002, (payload[0] << 8) | payload[1]);
+    }
+
+    [Fact]
+    public async Task ServerAnswersWithTheWrongAcceptKey_UpgradeRefused()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        _ = Task.Run(async () =>
+        {
+            using var peer = await listener.AcceptTcpClientAsync();
+            var stream = peer.GetStream();
+            ReadUpgradeKey(stream);
+            stream.Write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bm90IHRoZSByaWdodCBrZXk=\r\n\r\n"u8);
+            await Task.Delay(TimeSpan.FromSeconds(5));
+        });
+        using var socket = new FramedWebSocket(Settings(null, keepAlive: TimeSpan.Zero));
+
+        var error = await Assert.ThrowsAsync<IOException>(() => socket.RunAsync(new Uri($"ws://127.0.0.1:{port}/ws"), new RecordingEvents()));
+        Assert.Contains("Sec-WebSocket-Accept", error.Message, StringComparison.Ordinal);
+    }
+
+    // Reads the client's upgrade request up to its blank line and returns its Sec-WebSocket-Key.
+    private static string ReadUpgradeKey(Stream stream)
+    {
+        var head = new StringBuilder();
+        while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            var b = stream.ReadByte();
+            Assert.NotEqual(-1, b);
+            head.Append((char)b);
+        }
+
+        var line = head.ToString().Split("\r\n").Single(l => l.StartsWith("Sec-WebSocket-Key:", StringComparison.OrdinalIgnoreCase));
+        return line["Sec-WebSocket-Key:".Length..].Trim();
+    }
+
+    // Reads one client frame (short payload, masked as a client's must be) and unmasks it.
+    private static (int Opcode, byte[] Payload) ReadClientFrame(Stream stream)
+    {
+        var header = new byte[2];
+        stream.ReadExactly(header);
+        Assert.True((header[1] & 0x80) != 0, "a client frame must be masked");
+        var length = header[1] & 0x7F;
+        Assert.True(length < 126);
+        var mask = new byte[4];
+        stream.ReadExactly(mask);
+        var payload = new byte[length];
+        stream.ReadExactly(payload);
+        for (var i = 0; i < length; i++)
+        {
+            payload[i] ^= mask[i % 4];
+        }
+
+        return (header[0] & 0x0F, payload);
     }
 
     private static WebSocketSettings Settings(X509Certificate2? trusted, TimeSpan keepAlive) => new(
@@ -152,6 +234,11 @@ public sealed class FramedWebSocketInteropTests
 
         public WebSocketCloseStatus? ClientCloseStatus { get; private set; }
 
+        /// <summary>Completes when the handler has seen the client's answer to its close (or failed).</summary>
+        public Task Done => _done.Task;
+
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public async Task HandleAsync(HttpContext context)
         {
             if (!context.WebSockets.IsWebSocketRequest)
@@ -201,6 +288,10 @@ public sealed class FramedWebSocketInteropTests
             catch (Exception e)
             {
                 Failure = e.ToString();
+            }
+            finally
+            {
+                _done.TrySetResult();
             }
         }
 
