@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using LowLatency.Codecs.Binance;
+using LowLatency.Connectors.Replay;
 using LowLatency.Market;
 
 namespace LowLatency.Benchmarks.Codecs;
@@ -10,13 +11,17 @@ namespace LowLatency.Benchmarks.Codecs;
 /// <summary>
 /// Decode cost per message (ns, bytes) of <see cref="BinanceDecoder"/> for the three hot stream types, each against
 /// the baseline a .NET developer would otherwise write: <see cref="JsonSerializer.Deserialize{TValue}(ReadOnlySpan{byte}, JsonSerializerOptions?)"/>
-/// into a plain class with <c>decimal</c> prices read from strings. The frames are real ones from the BTCUSDT recording.
+/// into a plain class with <c>decimal</c> prices read from strings. The frames are real ones from the BTCUSDT recording;
+/// the mix is the perf scenario's feed (<see cref="MarketDataGenerator"/> defaults: 50 symbols × trade, bookTicker,
+/// depth), per frame, against the general path alone.
 /// </summary>
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
 public class BinanceDecoderBenchmarks
 {
+    private const int MixedFrames = 4_096;
+
     private static readonly JsonSerializerOptions s_options = new() { NumberHandling = JsonNumberHandling.AllowReadingFromString };
 
     private readonly byte[] _trade =
@@ -31,6 +36,7 @@ public class BinanceDecoderBenchmarks
     private BinanceDecoder _decoder = null!;
     private BinanceDecoder _generalDecoder = null!;
     private MarketEvent _event;
+    private byte[][] _mixed = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -38,6 +44,13 @@ public class BinanceDecoderBenchmarks
         _decoder = new BinanceDecoder(new SymbolTable());
         _generalDecoder = new BinanceDecoder(new SymbolTable()) { UseFastPath = false };
         _event = MarketEvent.Create();
+        var generator = new MarketDataGenerator();
+        var buffer = new byte[generator.MaxFrameBytes];
+        _mixed = new byte[MixedFrames][];
+        for (var i = 0; i < MixedFrames; i++)
+        {
+            _mixed[i] = buffer.AsSpan(0, generator.WriteNext(buffer, out _)).ToArray();
+        }
     }
 
     [Benchmark(Baseline = true)]
@@ -92,6 +105,36 @@ public class BinanceDecoderBenchmarks
     {
         _decoder.Decode(_depthUpdate, ref _event);
         return _event.Payload.Depth.FinalUpdateId;
+    }
+
+    /// <summary>The perf scenario's mix through the general path only, per frame.</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = MixedFrames)]
+    [BenchmarkCategory("Mixed")]
+    public long Mixed_BinanceDecoderGeneralPath()
+    {
+        long sum = 0;
+        foreach (var frame in _mixed)
+        {
+            _generalDecoder.Decode(frame, ref _event);
+            sum += _event.SymbolId;
+        }
+
+        return sum;
+    }
+
+    /// <summary>The perf scenario's mix, per frame.</summary>
+    [Benchmark(OperationsPerInvoke = MixedFrames)]
+    [BenchmarkCategory("Mixed")]
+    public long Mixed_BinanceDecoder()
+    {
+        long sum = 0;
+        foreach (var frame in _mixed)
+        {
+            _decoder.Decode(frame, ref _event);
+            sum += _event.SymbolId;
+        }
+
+        return sum;
     }
 
     /// <summary>The combined-stream wrapper.</summary>

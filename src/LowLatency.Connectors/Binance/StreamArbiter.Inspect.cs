@@ -20,8 +20,6 @@ namespace LowLatency.Connectors.Binance;
 /// </remarks>
 internal sealed partial class StreamArbiter
 {
-    private const int MaxFastDigits = 18; // < 10^18 < long.MaxValue: no overflow check per digit
-
     /// <summary>Reads what arbitration needs from <paramref name="frame"/>. Any thread; allocates nothing.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Inspect(ReadOnlySpan<byte> frame, out FrameFacts facts)
@@ -262,13 +260,16 @@ internal sealed partial class StreamArbiter
             return false;
         }
 
-        var i = 11;
-        if (!SkipPlainString(frame, ref i))
+        // The name ends at the first quote, unless a backslash comes first (an escape: the general path's). Control
+        // characters are let through: the general path's scanner accepts them in a string too, and looks up the same bytes.
+        var i = FastJson.IndexOfQuoteOrBackslash(frame, 11);
+        if (i < 0 || frame[i] != (byte)'"')
         {
             return false;
         }
 
-        var name = frame[11..(i - 1)];
+        var name = frame[11..i];
+        i++;
         if (!frame[i..].StartsWith(",\"data\":"u8))
         {
             return false;
@@ -408,9 +409,24 @@ internal sealed partial class StreamArbiter
         return false;
     }
 
-    /// <summary>Skips <c>,"s":"SYMBOL"</c>.</summary>
+    /// <summary>Skips <c>,"s":"SYMBOL"</c> (no backslash in the symbol, as in the stream name).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool SkipSymbol(ReadOnlySpan<byte> frame, ref int i) => Expect(frame, ref i, ",\"s\":\""u8) && SkipPlainString(frame, ref i);
+    private static bool SkipSymbol(ReadOnlySpan<byte> frame, ref int i)
+    {
+        if (!Expect(frame, ref i, ",\"s\":\""u8))
+        {
+            return false;
+        }
+
+        var end = FastJson.IndexOfQuoteOrBackslash(frame, i);
+        if (end < 0 || frame[end] != (byte)'"')
+        {
+            return false;
+        }
+
+        i = end + 1;
+        return true;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Expect(ReadOnlySpan<byte> frame, ref int i, ReadOnlySpan<byte> literal)
@@ -431,28 +447,13 @@ internal sealed partial class StreamArbiter
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool TryDigits(ReadOnlySpan<byte> frame, ref int i, out long value)
     {
-        value = 0;
-        var j = i;
-        var end = Math.Min(frame.Length, i + MaxFastDigits + 1);
-        while (j < end)
-        {
-            var d = (uint)(frame[j] - '0');
-            if (d > 9)
-            {
-                break;
-            }
-
-            value = (value * 10) + d;
-            j++;
-        }
-
-        var count = j - i;
-        if (count == 0 || count > MaxFastDigits || j >= frame.Length || (count > 1 && frame[i] == (byte)'0'))
+        var count = FastJson.ScanDigits(frame, i, out value);
+        if (count <= 0 || (count > 1 && frame[i] == (byte)'0'))
         {
             return false;
         }
 
-        i = j;
+        i += count;
         return true;
     }
 }

@@ -1,4 +1,5 @@
 using LowLatency.Connectors.Binance;
+using LowLatency.Connectors.Replay;
 using LowLatency.TestSupport;
 
 namespace LowLatency.Connectors.Tests.Binance;
@@ -686,6 +687,61 @@ public sealed class StreamArbiterTests
             arbiter.InspectGeneral(frame, out var general);
             Assert.Equal(general, fast);
             Assert.True(fast.StreamId >= 0);
+        }
+    }
+
+    [Fact]
+    public void Inspect_GeneratedFeed_FastPathAgreesWithGeneralPath()
+    {
+        // The perf scenario's feed: stream names and symbols of every length the generator makes, ids and times of
+        // 10 to 13 digits. Half the symbols' streams are registered, so unknown streams are compared too.
+        var generator = new MarketDataGenerator(new MarketDataGeneratorOptions { SymbolCount = 120, Seed = 5 });
+        var arbiter = new StreamArbiter(512, 2, 0);
+        for (var k = 0; k < generator.Symbols.Count; k += 2)
+        {
+            var lower = generator.Symbols[k].ToLowerInvariant();
+            arbiter.Register(lower + "@trade", 0);
+            arbiter.Register(lower + "@bookTicker", 0);
+            arbiter.Register(lower + "@depth@100ms", 0);
+        }
+
+        var buffer = new byte[generator.MaxFrameBytes];
+        var known = 0;
+        for (var n = 0; n < 20_000; n++)
+        {
+            var frame = buffer.AsSpan(0, generator.WriteNext(buffer, out _));
+            Assert.True(arbiter.TryInspectFast(frame, out var fast), System.Text.Encoding.UTF8.GetString(frame));
+            arbiter.InspectGeneral(frame, out var general);
+            Assert.Equal(general, fast);
+            known += fast.StreamId >= 0 ? 1 : 0;
+        }
+
+        Assert.InRange(known, 1_000, 19_000);
+    }
+
+    [Theory]
+    [InlineData("btcusdt@trade")]
+    [InlineData("")]
+    [InlineData("btc\\u0040trade")]
+    [InlineData("btc\\\"usdt@trade")]
+    [InlineData("btcusdt@trade\u0001")]
+    [InlineData("btcusdt@trade\t")]
+    [InlineData("a-stream-name-longer-than-thirty-two-bytes@trade")]
+    [InlineData("a-stream-name-longer-than-the-symbol-table-takes-which-is-sixty-four-bytes@trade")]
+    public void Inspect_UnusualStreamName_FastPathAgreesWithGeneralPath(string name)
+    {
+        // name is the string's JSON content: escapes stay escapes; control bytes are raw, which JSON forbids but the
+        // general path's scanner lets through (and so may the fast path: both look up the same bytes).
+        var arbiter = Arbiter("btcusdt@trade", "btcusdt@trade\u0001", "a-stream-name-longer-than-thirty-two-bytes@trade");
+        var frame = Frames.Utf8($"{{\"stream\":\"{name}\",\"data\":{{\"e\":\"trade\",\"E\":1723161255214,\"s\":\"BTCUSDT\",\"t\":17,\"p\":\"1.00000000\",\"q\":\"1.00000000\",\"T\":1723161255214,\"m\":false,\"M\":true}}}}");
+        arbiter.InspectGeneral(frame, out var general);
+        if (arbiter.TryInspectFast(frame, out var fast))
+        {
+            Assert.Equal(general, fast);
+        }
+        else
+        {
+            Assert.Contains('\\', name); // only an escape sends a well-formed frame of the fast shape to the general path
         }
     }
 
