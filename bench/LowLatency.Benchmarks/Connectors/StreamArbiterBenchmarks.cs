@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using LowLatency.Benchmarks.Codecs;
 using LowLatency.Connectors.Binance;
 using LowLatency.Connectors.Replay;
 
@@ -17,16 +18,11 @@ namespace LowLatency.Benchmarks.Connectors;
 [CategoriesColumn]
 public class StreamArbiterBenchmarks
 {
-    private const int MixedFrames = 4_096;
+    private const int MixedFrames = BinanceSampleFrames.MixedCount;
 
-    private readonly byte[] _trade =
-        """{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}}"""u8.ToArray();
-
-    private readonly byte[] _bookTicker =
-        """{"stream":"btcusdt@bookTicker","data":{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}}"""u8.ToArray();
-
-    private readonly byte[] _depthUpdate =
-        """{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":50093239189,"u":50093239202,"b":[["61737.63000000","0.00000000"],["61730.17000000","0.00000000"],["56854.58000000","0.00000000"]],"a":[["61837.64000000","1.54698000"],["61839.85000000","0.00000000"],["61839.86000000","0.00000000"],["61845.11000000","0.32329000"],["61848.49000000","0.00000000"],["61855.45000000","0.32323000"],["61862.51000000","0.05041000"],["61862.52000000","0.00000000"],["61937.64000000","0.02000000"]]}}"""u8.ToArray();
+    private readonly byte[] _trade = BinanceSampleFrames.Trade;
+    private readonly byte[] _bookTicker = BinanceSampleFrames.BookTicker;
+    private readonly byte[] _depthUpdate = BinanceSampleFrames.DepthUpdate;
 
     private StreamArbiter _arbiter = null!;
     private byte[][] _mixed = null!;
@@ -44,12 +40,7 @@ public class StreamArbiterBenchmarks
             _arbiter.Register(lower + "@depth@100ms", 0);
         }
 
-        var buffer = new byte[generator.MaxFrameBytes];
-        _mixed = new byte[MixedFrames][];
-        for (var i = 0; i < MixedFrames; i++)
-        {
-            _mixed[i] = buffer.AsSpan(0, generator.WriteNext(buffer, out _)).ToArray();
-        }
+        _mixed = BinanceSampleFrames.Mixed(generator);
     }
 
     [Benchmark(Baseline = true)]
