@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Confluent.Kafka;
 using LowLatency.Codecs.Binance;
@@ -46,6 +47,7 @@ public sealed partial class KafkaSource : IDisposable
     private readonly long[] _storedOffsets; // [index]: the offset last committed, NoOffset if none in this assignment
     private readonly long[] _storedClocks;  // [index]: the partition clock committed with it
     private readonly long[] _committedOffsets; // [index]: the offset last sent in a commit (NoOffset: send again)
+    private readonly long[] _committedClocks;  // [index]: the clock last sent with it
     private readonly bool[] _owned;         // [index]: assigned to this source now
     private readonly long[] _committable;
     private readonly long[] _clocks;
@@ -99,6 +101,7 @@ public sealed partial class KafkaSource : IDisposable
         _storedClocks = new long[watermark.PartitionCapacity];
         _owned = new bool[watermark.PartitionCapacity];
         _committedOffsets = new long[watermark.PartitionCapacity];
+        _committedClocks = new long[watermark.PartitionCapacity];
         _committable = new long[watermark.PartitionCapacity];
         _clocks = new long[watermark.PartitionCapacity];
         _rewoundTo = new long[watermark.PartitionCapacity];
@@ -433,7 +436,10 @@ public sealed partial class KafkaSource : IDisposable
             for (var i = 0; i < _partitions.Count; i++)
             {
                 // Only partitions still ours: a lost one may have a new owner whose commits must not be overwritten.
-                if (_owned[i] && _committable[i] > _storedOffsets[i])
+                // The clock is the mark's even when the offset did not move: an open 1 min candle can hold the offset
+                // while 1 s candles keep closing, and a restart from that offset must know they were written (a clock
+                // stored only with a new offset once let a restart write 52 candles again).
+                if (_owned[i] && _committable[i] != CommitWatermark.NoOffset && _committable[i] >= _storedOffsets[i])
                 {
                     _storedOffsets[i] = _committable[i];
                     _storedClocks[i] = _clocks[i];
@@ -453,10 +459,12 @@ public sealed partial class KafkaSource : IDisposable
         _commitBatch.Clear();
         for (var i = 0; i < _partitions.Count; i++)
         {
-            if (_owned[i] && _storedOffsets[i] != CommitWatermark.NoOffset && (!onlyNew || _storedOffsets[i] != _committedOffsets[i]))
+            if (_owned[i] && _storedOffsets[i] != CommitWatermark.NoOffset
+                && (!onlyNew || _storedOffsets[i] != _committedOffsets[i] || _storedClocks[i] != _committedClocks[i]))
             {
                 _commitBatch.Add(new CommittedPosition(_partitions[i], _storedOffsets[i], _storedClocks[i]));
                 _committedOffsets[i] = _storedOffsets[i];
+                _committedClocks[i] = _storedClocks[i];
             }
         }
 
@@ -544,7 +552,8 @@ public sealed partial class KafkaSource : IDisposable
 
         _lastPartition = -1;
         Volatile.Write(ref _assigned, assigned.Count); // eager assignment: the whole new set (RefreshLag corrects it within a second)
-        LogAssigned(assigned.Count, string.Join(", ", start.Select(p => $"{p.Partition}@{p.Offset}")));
+        LogAssigned(assigned.Count, string.Join(", ", start.Select(p => p.ClockNs == GroupCommits.NoClock ? $"{p.Partition}@{p.Offset}"
+            : string.Create(CultureInfo.InvariantCulture, $"{p.Partition}@{p.Offset} (clock {DateTimeOffset.UnixEpoch.AddTicks(p.ClockNs / 100):yyyy-MM-ddTHH:mm:ss.fffZ})"))));
         return [.. start.Select(p => new TopicPartitionOffset(p.Partition, p.Offset))]; // Unset where the group has no commit: auto.offset.reset applies
     }
 
