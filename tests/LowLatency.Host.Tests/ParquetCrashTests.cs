@@ -48,7 +48,9 @@ public sealed class ParquetCrashTests(MockKafkaFixture kafka) : IClassFixture<Mo
         _topics.Produce(input, frames.Take(30_000));
         using (var first = DotnetProcess.Start("lowlatency.dll", ["run"], environment))
         {
-            Poll.Until(() => { Thread.Sleep(100); return !first.HasExited && Visible(cold).Count >= 10; }, "the first closed Parquet files", TimeSpan.FromSeconds(120), () => first.Output);
+            // Candle files among them: trade files reach 300 rows long before the candles' 1 s roll, and waiting for any
+            // ten files once let the kill land before the first candle file was published.
+            Poll.Until(() => { Thread.Sleep(100); return !first.HasExited && Visible(cold).Count >= 10 && Visible(Path.Combine(cold, "candles")).Count >= 2; }, "the first closed Parquet files, candles among them", TimeSpan.FromSeconds(120), () => first.Output);
             var producing = Task.Run(() => _topics.Produce(input, frames.Skip(30_000).Take(15_000)));
             var before = Visible(cold).Count;
             Poll.Until(() => Visible(cold).Count >= before + 5, "more files while input keeps arriving", TimeSpan.FromSeconds(60), () => first.Output);
