@@ -21,17 +21,22 @@ namespace LowLatency.Perf.Scenarios.Binance;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Why yielding, unlike <c>replay-latency-paced</c>'s busy-spinning shard: here the receive loop, the output consumer and
-/// the exchange need the two cores too, and a shard spinning on one of them only gives it up when the scheduler
-/// preempts it. Measured in alternating pairs on the loaded 2-core VM (2026-11-22, 3 runs each): p99 17 and 23 ms
-/// busy-spinning, 2.7 and 1.4 ms yielding.
+/// Yielding by default, as live mode runs (<c>--wait busy|sleep</c> for the other shard waits). With the exchange paced
+/// as below, alternating runs on the 2-core VM (2026-11-22, 2 × 5 runs each) gave the same p99 yielding and
+/// busy-spinning (35 and 37 µs, against 34 and 35 µs); before, with the exchange's bursts and its pool threads spinning,
+/// busy-spinning was the worse (p99 17 and 23 ms, against 2.7 and 1.4 ms).
 /// </para>
 /// <para>
-/// The exchange's timeline wakes about once a millisecond (<see cref="Task.Delay(TimeSpan)"/>) and sends the frames that
-/// fell due meanwhile together, about ten at 10 k/s, as Binance's own 100 ms depth and batched sends do. With our
-/// framed transport one read usually takes the whole burst, and every frame of it carries that read's time: a frame
-/// waiting behind the others of its burst is measured from when its bytes were read. (ClientWebSocket stamps each
-/// message as its <c>ReceiveAsync</c> returns it, so there the wait behind the burst is not measured.)
+/// The exchange's timeline sleeps to each frame's time on a thread of its own (to within 20 µs: frames due closer
+/// together go out together), so at 10 k/s a read carries about 1.1 frames. Every frame carries the time of the read that
+/// completed it: a frame behind others in the same read is measured from when its bytes were read. (ClientWebSocket
+/// stamps each message as its <c>ReceiveAsync</c> returns it, so there the wait behind the others is not measured.) Until
+/// 2026-11-22 the timeline woke on <see cref="Task.Delay(TimeSpan)"/>, about every 4 ms, and sent ~40 frames at once:
+/// that measured the exchange's timer (p50 33 µs, most of it waiting behind the burst), not the client.
+/// </para>
+/// <para>
+/// The exchange runs with its thread pool's spinning off (<c>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0</c>): woken
+/// 10 k times a second, its pool threads otherwise spun for about 70% of a core that the client needs.
 /// </para>
 /// </remarks>
 internal sealed class BinanceLatencyScenario(BinanceWebSocketTransport transport = BinanceWebSocketTransport.Framed) : IScenario
@@ -46,13 +51,19 @@ internal sealed class BinanceLatencyScenario(BinanceWebSocketTransport transport
 
     public string Description =>
         $"Local exchange playing generated frames (150 streams) at --rate frames/s (default 10,000) -> BinanceStreamClient (Redundancy 1, {transport} transport) " +
-        "-> decode into the input ring -> 1 yielding shard (as live mode): client receive time -> aggregated, 1 event in 8; + handler: receive -> published into the ring; " +
+        "-> decode into the input ring -> 1 shard, yielding as live mode does unless --wait says otherwise: client receive time -> aggregated, 1 event in 8; + handler: receive -> published into the ring; " +
         $"min(--latency-events, {MaxFrames:N0}) frames per run.";
 
     public string? Baseline => null;
 
     public ScenarioRunResult Run(ScenarioContext context)
     {
+        var wait = context.Options.WaitStrategy ?? WaitStrategyKind.Yielding; // live mode's default (SHARD_WAIT=yield)
+        if (wait == WaitStrategyKind.Blocking)
+        {
+            throw new RunAbortedException("--wait block: the pipeline's shards spin, yield or sleep (SHARD_WAIT); use busy, yield or sleep.");
+        }
+
         var rate = context.Options.Rate;
         var feed = GeneratedFeed.Get(Math.Min(context.Options.LatencyEvents, MaxFrames));
         var total = (long)feed.Feed.Count;
@@ -60,7 +71,14 @@ internal sealed class BinanceLatencyScenario(BinanceWebSocketTransport transport
         // The generator's frames are spread over their event times (50 k/s): this speed plays them at the rate asked for.
         var speed = rate * (feed.Feed.DurationNs / 1e9) / Math.Max(1, total - 1);
         using var exchange = ExchangeProcess.Timeline(total, speed);
-        var pipeline = new MarketDataPipeline(new SymbolTable(4096), new MarketDataPipelineOptions { Pin = context.Options.Pin, Shards = 1 });
+        var pipeline = new MarketDataPipeline(new SymbolTable(4096), new MarketDataPipelineOptions
+        {
+            Pin = context.Options.Pin,
+            Shards = 1,
+            BusySpin = wait == WaitStrategyKind.BusySpin,
+            SleepWhenIdle = wait == WaitStrategyKind.Sleeping,
+        });
+
         BinanceStreamClient<ProbedFrameHandler>? client = null;
         try
         {
@@ -111,7 +129,7 @@ internal sealed class BinanceLatencyScenario(BinanceWebSocketTransport transport
 
             var framesPerRead = probe.Reads == 0 ? 0 : (double)probe.ReceivedToHandlerNs!.TotalCount / probe.Reads;
             return context.CreateResult(
-                total - deliveredBefore, measurement, $"yielding shard, exchange timeline at {rate:N0} frames/s, {framesPerRead:0.0} frames per read", pipeline.Options.RingSize, latency.Summarize()) with
+                total - deliveredBefore, measurement, $"{ResolvedWaitStrategy.Name(wait)} shard, exchange timeline at {rate:N0} frames/s, {framesPerRead:0.0} frames per read", pipeline.Options.RingSize, latency.Summarize()) with
             {
                 OtherLatencies = new Dictionary<string, LatencySummary>
                 {
