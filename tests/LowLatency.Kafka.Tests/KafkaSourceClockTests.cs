@@ -44,7 +44,7 @@ public sealed class KafkaSourceClockTests(MockKafkaFixture kafka) : IClassFixtur
             FlushOpenCandlesOnShutdown = false,
             Candles = new CandleAggregatorOptions { Intervals = [TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)], AllowedLateness = TimeSpan.Zero, SymbolCapacity = 256 },
         });
-        pipeline.Output.HandleEventsWith(new AcknowledgingHandler(watermark));
+        pipeline.Output.HandleEventsWith(new MarkAcknowledgingHandler(watermark));
         using var source = new KafkaSource(
             new KafkaSourceOptions
             {
@@ -97,17 +97,5 @@ public sealed class KafkaSourceClockTests(MockKafkaFixture kafka) : IClassFixtur
         using var document = JsonDocument.Parse(frame.Frame);
         var data = document.RootElement.TryGetProperty("data", out var wrapped) ? wrapped : document.RootElement;
         return data.TryGetProperty("e", out var kind) && kind.GetString() == "trade" ? data.GetProperty("T").GetInt64() * 1_000_000 : 0;
-    }
-
-    /// <summary>The one durable sink: acknowledges every mark as it arrives.</summary>
-    private readonly struct AcknowledgingHandler(CommitWatermark watermark) : IValueEventHandler<OutputEvent>
-    {
-        public void OnEvent(ref OutputEvent data, long sequence, bool endOfBatch)
-        {
-            if (data.Kind == OutputKind.Mark)
-            {
-                watermark.OnDurable(data.MarkId);
-            }
-        }
     }
 }

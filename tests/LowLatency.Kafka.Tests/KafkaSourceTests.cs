@@ -97,7 +97,7 @@ public sealed class KafkaSourceTests(MockKafkaFixture kafka) : IClassFixture<Moc
                 FlushOpenCandlesOnShutdown = false,
                 Candles = new CandleAggregatorOptions { Intervals = [TimeSpan.FromSeconds(1)], SymbolCapacity = 256 },
             });
-            _pipeline.Output.HandleEventsWith(new GatedHandler(Gate, watermark));
+            _pipeline.Output.HandleEventsWith(new MarkAcknowledgingHandler(watermark, Gate));
             Source = new KafkaSource(
                 new KafkaSourceOptions
                 {
@@ -173,19 +173,6 @@ public sealed class KafkaSourceTests(MockKafkaFixture kafka) : IClassFixture<Moc
             _pipeline.Dispose();
             _stop.Dispose();
             Gate.Dispose();
-        }
-    }
-
-    /// <summary>Blocks on every event until the gate opens; acknowledges marks (it is the one durable sink).</summary>
-    private readonly struct GatedHandler(ManualResetEventSlim gate, CommitWatermark watermark) : IValueEventHandler<OutputEvent>
-    {
-        public void OnEvent(ref OutputEvent data, long sequence, bool endOfBatch)
-        {
-            gate.Wait();
-            if (data.Kind == OutputKind.Mark)
-            {
-                watermark.OnDurable(data.MarkId);
-            }
         }
     }
 }
