@@ -56,7 +56,7 @@ internal sealed class BinanceThroughputScenario(int redundancy, bool intoRing, B
         var feed = GeneratedFeed.Get(warmUp + measured);
         var total = (long)feed.Feed.Count;
         var exchange = ExchangeProcess.PerConnection(total);
-        var pipeline = intoRing ? new MarketDataPipeline(new SymbolTable(4096), new MarketDataPipelineOptions { Pin = context.Options.Pin }) : null;
+        var pipeline = intoRing ? new MarketDataPipeline(new SymbolTable(4096), new MarketDataPipelineOptions { Pin = context.Options.Pin, RingSize = context.Options.RingSize ?? new MarketDataPipelineOptions().RingSize }) : null;
         BinanceStreamClient<ProbedFrameHandler>? client = null;
         try
         {
