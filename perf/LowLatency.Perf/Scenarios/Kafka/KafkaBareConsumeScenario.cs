@@ -13,7 +13,7 @@ internal static class KafkaScenarios
     /// <summary>The group name on the command line.</summary>
     public const string Category = "kafka";
 
-    public static IEnumerable<IScenario> All() => [new KafkaBareConsumeScenario(), new KafkaDaemonScenario(), new KafkaLatencyScenario()];
+    public static IEnumerable<IScenario> All() => [new KafkaBareConsumeScenario(), new KafkaDaemonScenario(), new KafkaLatencyScenario(), new KafkaHopScenario()];
 }
 
 /// <summary>
