@@ -9,21 +9,23 @@ namespace LowLatency.LocalExchange;
 /// </summary>
 internal sealed class Timeline
 {
+    // The precise pacer's shortest sleep: frames due closer together than this go out together. It caps the timeline's
+    // wake-ups at 50 k/s, which sped-up recordings in tests would otherwise turn into a busy core.
+    private const long MinimumWaitNs = 20_000;
+
+    // The longest sleep, so that a stop is noticed within 10 ms.
+    private const long MaximumWaitNs = 10_000_000;
+
     private readonly ExchangeFeed _feed;
     private readonly double _speed;
     private readonly long _totalFrames;
     private readonly long _sessionNs;
     private readonly TaskCompletionSource _play = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    // The precise pacer's shortest sleep: frames due closer together than this go out together. It caps the timeline's
-    // wake-ups at 50 k/s, which sped-up recordings in tests would otherwise turn into a busy core.
-    private const long MinimumWaitNs = 20_000;
-    private const long MaximumWaitNs = 10_000_000;
-
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    // Written by the playing task only. Readers read _tick first, then _published: Publish writes _published before it
-    // swaps _tick (Interlocked.Exchange is a full fence), so a reader that saw the old tick is woken by its completion,
-    // and one that saw the new tick also sees the new count.
+    // Written by the playing task (or its pacing thread) only. Readers read _tick first, then _published: Publish writes
+    // _published before it swaps _tick (Interlocked.Exchange is a full fence), so a reader that saw the old tick is woken
+    // by its completion, and one that saw the new tick also sees the new count.
     private long _published;
     private TaskCompletionSource _tick = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -73,7 +75,7 @@ internal sealed class Timeline
                     while (Advance(ref next, start, out var waitNs))
                     {
                         cancellationToken.ThrowIfCancellationRequested();
-                        PreciseSleep.Sleep(Math.Clamp(waitNs, MinimumWaitNs, MaximumWaitNs)); // at most 10 ms: a stop is noticed
+                        PreciseSleep.Sleep(Math.Clamp(waitNs, MinimumWaitNs, MaximumWaitNs));
                     }
 
                     paced.TrySetResult();
