@@ -198,9 +198,10 @@ public sealed class SymbolTable
     /// <remarks>
     /// Cheaper than <see cref="HashCode.AddBytes"/> (a call and a byte-wise tail per name, on every frame the Binance
     /// client inspects): a 19-byte stream name is three loads and three multiplies. The seed is random per process, as
-    /// <see cref="HashCode"/>'s is, so a fixed list of names cannot be chosen to collide; names are only ever added from
-    /// configuration, and a name that is not in the table costs one probe sequence, so this is about keeping probes
-    /// short, not about resisting hashing attacks on arbitrary input.
+    /// <see cref="HashCode"/>'s is, so a fixed list of names cannot be chosen to collide. Names do come from input (the
+    /// decoders intern the symbols of the frames they read), but the table holds at most its capacity and the index
+    /// always has empty slots, so even names that did collide would only lengthen probes, never grow memory or loop:
+    /// this keeps probes short; it is not a keyed hash built to resist deliberate collision attacks.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Hash(ReadOnlySpan<byte> utf8)

@@ -74,7 +74,7 @@ public sealed class FastJsonTests
     }
 
     [Fact]
-    public void IndexOfQuoteOrBackslash_EveryOffsetAndLength_SameAsIndexOfAny()
+    public void IndexOfQuoteOrBackslash_EveryOffsetAndLength_SameAsIndexOfAnyAndPlainStringEndFollows()
     {
         var random = new Random(11);
         byte[] alphabet = [(byte)'a', (byte)'@', (byte)'"', (byte)'\\', 0x00, 0x1F, 0x80, 0xE5, (byte)'0'];
@@ -93,6 +93,9 @@ public sealed class FastJsonTests
                 {
                     var k = json.AsSpan(start).IndexOfAny((byte)'"', (byte)'\\');
                     Assert.Equal(k < 0 ? -1 : start + k, FastJson.IndexOfQuoteOrBackslash(json, start));
+
+                    // The plain string's end: that quote, unless the backslash came first.
+                    Assert.Equal(k < 0 || json[start + k] != (byte)'"' ? -1 : start + k, FastJson.IndexOfPlainStringEnd(json, start));
                 }
             }
         }

@@ -404,8 +404,8 @@ public sealed partial class BinanceDecoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool SkipPlainString(ReadOnlySpan<byte> json, ref int i)
     {
-        var end = FastJson.IndexOfQuoteOrBackslash(json, i);
-        if (end <= i || end - i > SymbolTable.MaxSymbolBytes || json[end] != (byte)'"')
+        var end = FastJson.IndexOfPlainStringEnd(json, i);
+        if (end <= i || end - i > SymbolTable.MaxSymbolBytes)
         {
             return false;
         }

@@ -60,6 +60,17 @@ internal static class FastJson
         return IndexOfQuoteOrBackslashFrom(json, i);
     }
 
+    /// <summary>
+    /// From <paramref name="i"/>, just after a string's opening quote: the index of its closing quote, or -1 if a
+    /// backslash (an escape, which the fast paths leave to the general ones) comes first or the quote is missing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int IndexOfPlainStringEnd(ReadOnlySpan<byte> json, int i)
+    {
+        var end = IndexOfQuoteOrBackslash(json, i);
+        return end >= 0 && json[end] == (byte)'"' ? end : -1;
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int IndexOfQuoteOrBackslashFrom(ReadOnlySpan<byte> json, int i)
     {

@@ -262,8 +262,8 @@ internal sealed partial class StreamArbiter
 
         // The name ends at the first quote, unless a backslash comes first (an escape: the general path's). Control
         // characters are let through: the general path's scanner accepts them in a string too, and looks up the same bytes.
-        var i = FastJson.IndexOfQuoteOrBackslash(frame, 11);
-        if (i < 0 || frame[i] != (byte)'"')
+        var i = FastJson.IndexOfPlainStringEnd(frame, 11);
+        if (i < 0)
         {
             return false;
         }
@@ -418,8 +418,8 @@ internal sealed partial class StreamArbiter
             return false;
         }
 
-        var end = FastJson.IndexOfQuoteOrBackslash(frame, i);
-        if (end < 0 || frame[end] != (byte)'"')
+        var end = FastJson.IndexOfPlainStringEnd(frame, i);
+        if (end < 0)
         {
             return false;
         }
